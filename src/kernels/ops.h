@@ -1,0 +1,54 @@
+// The kernel interface: every op the model needs, declared once on plain
+// views. Shapes are given with DeepSeek config names. The scalar reference
+// (kernels/ref) is the oracle every faster backend is tested against.
+#pragma once
+#include <cstdint>
+
+#include "kernels/dtype.h"
+#include "kernels/thread_pool.h"
+
+namespace whale {
+
+// A weight matrix [rows, cols] in any storage type, used in place (mapped).
+// y = x·Wᵀ, as torch's Linear. For F8_E4M3, `scale` holds the per-block
+// multipliers (`weight_scale_inv`, F32 [ceil(rows/b), ceil(cols/b)]).
+struct WeightView {
+  DType dtype = DType::kF32;
+  int64_t rows = 0, cols = 0;
+  const uint8_t* data = nullptr;
+  const float* scale = nullptr;
+  int64_t scale_block = 0;  // b; 0 when unscaled
+
+  bool empty() const { return data == nullptr; }
+  int64_t row_bytes() const {
+    const BlockInfo bi = GetBlockInfo(dtype);
+    return cols / bi.block_elems * bi.block_bytes;
+  }
+  const uint8_t* row(int64_t r) const { return data + r * row_bytes(); }
+  // A view of rows [r0, r0 + n).
+  WeightView Rows(int64_t r0, int64_t n) const;
+};
+
+// Dequantise row r of w into out[cols].
+void DecodeRow(const WeightView& w, int64_t r, float* out);
+
+// y[n, w.rows] = x[n, w.cols] · wᵀ. Parallel over output rows.
+void MatMul(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool);
+
+// y[n, d] = w[d] * x / sqrt(mean(x²) + eps)   (x, y may alias)
+void RmsNorm(const float* x, int64_t n, int64_t d, const WeightView& w, double eps, float* y);
+
+// out[i] = silu(gate[i]) * up[i]
+void SiluMul(const float* gate, const float* up, int64_t n, float* out);
+
+// In-place softmax over n values.
+void Softmax(float* x, int64_t n);
+
+float Dot(const float* a, const float* b, int64_t n);
+void Axpy(float a, const float* x, float* y, int64_t n);  // y += a·x
+
+// Interleaved-pair rotary embedding of d values: pair i = (x[2i], x[2i+1])
+// rotated by pos·inv_freq[i] (DeepSeek model.py apply_rotary_emb).
+void RopeInterleaved(float* x, int64_t d, int64_t pos, const float* inv_freq);
+
+}  // namespace whale
