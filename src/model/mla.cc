@@ -1,0 +1,142 @@
+// Multi-head Latent Attention (DeepSeek-V2 §2.1). Both forms side by side:
+// the absorbed form used for inference, and the naive form (K/V expanded from
+// the latent) kept as the oracle. model.py: MLA.forward.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/ops.h"
+#include "model/transformer.h"
+
+namespace whale {
+
+void Transformer::Mla(const MlaWeights& w, int64_t layer, const Batch& b, LatentCache& cache, const float* x,
+                      float* out) {
+  const int64_t n = int64_t(b.size()), nh = c_.num_attention_heads;
+  const int64_t dn = c_.qk_nope_head_dim, dr = c_.qk_rope_head_dim, dqk = dn + dr;
+  const int64_t r = c_.kv_lora_rank;
+
+  // Query: q_proj(x), or q_b_proj(q_a_layernorm(q_a_proj(x))) with a low-rank query.
+  ws_.q.resize(n * nh * dqk);
+  if (c_.q_lora_rank > 0) {
+    ws_.qa.resize(n * c_.q_lora_rank);
+    MatMul(x, n, w.q_a_proj, ws_.qa.data(), pool_);
+    RmsNorm(ws_.qa.data(), n, c_.q_lora_rank, w.q_a_layernorm, c_.rms_norm_eps, ws_.qa.data());
+    MatMul(ws_.qa.data(), n, w.q_b_proj, ws_.q.data(), pool_);
+  } else {
+    MatMul(x, n, w.q_proj, ws_.q.data(), pool_);
+  }
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t h = 0; h < nh; ++h) RopeInterleaved(ws_.q.data() + (t * nh + h) * dqk + dn, dr, b.pos[t], inv_freq_.data());
+
+  // Latent: [c | k_pe] = kv_a_proj_with_mqa(x); the cache keeps kv_a_layernorm(c)
+  // and the roped k_pe (k_pe is shared by all heads and never normalised).
+  ws_.kva.resize(n * (r + dr));
+  MatMul(x, n, w.kv_a_proj_with_mqa, ws_.kva.data(), pool_);
+  for (int64_t t = 0; t < n; ++t) {
+    float* e = cache.entry(layer, b.seq[t], b.pos[t]);
+    const float* a = ws_.kva.data() + t * (r + dr);
+    RmsNorm(a, 1, r, w.kv_a_layernorm, c_.rms_norm_eps, e);
+    std::memcpy(e + r, a + r, sizeof(float) * dr);
+    RopeInterleaved(e + r, dr, b.pos[t], inv_freq_.data());
+  }
+
+  ws_.attn.resize(n * nh * c_.v_head_dim);
+  if (attn_path == AttnPath::kAbsorbed) AttendAbsorbed(w, layer, b, cache, ws_.q.data(), ws_.attn.data());
+  else AttendNaive(w, layer, b, cache, ws_.q.data(), ws_.attn.data());
+  MatMul(ws_.attn.data(), n, w.o_proj, out, pool_);
+}
+
+// score_j = (q_nope·W_UK[h]·ĉ_j + q_pe·k_pe_j)·scale;  o_h = W_UV[h]·Σ_j p_j ĉ_j
+void Transformer::AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch& b, const LatentCache& cache,
+                                 const float* q, float* o) {
+  const int64_t n = int64_t(b.size()), nh = c_.num_attention_heads;
+  const int64_t dn = c_.qk_nope_head_dim, dr = c_.qk_rope_head_dim, dqk = dn + dr, dv = c_.v_head_dim;
+  const int64_t r = c_.kv_lora_rank, head_rows = dn + dv;
+  ws_.q_lat.assign(n * nh * r, 0.0f);
+  ws_.o_lat.resize(n * nh * r);
+  float* q_lat = ws_.q_lat.data();
+  float* o_lat = ws_.o_lat.data();
+
+  // Fold W_UK into the query: q_lat[t,h] = Σ_i q_nope[t,h,i] · kv_b_proj[h·(dn+dv)+i].
+  // Each weight row is decoded once and applied to every token.
+  pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
+    thread_local std::vector<float> row;
+    row.resize(r);
+    for (int64_t h = h0; h < h1; ++h)
+      for (int64_t i = 0; i < dn; ++i) {
+        DecodeRow(w.kv_b_proj, h * head_rows + i, row.data());
+        for (int64_t t = 0; t < n; ++t) Axpy(q[(t * nh + h) * dqk + i], row.data(), q_lat + (t * nh + h) * r, r);
+      }
+  });
+
+  // Attention over the latent cache of each token's own sequence, causal.
+  pool_->ParallelFor(n * nh, [&](int64_t i0, int64_t i1) {
+    thread_local std::vector<float> scores;
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t t = i / nh, h = i % nh, len = b.pos[t] + 1;
+      scores.resize(len);
+      const float* ql = q_lat + i * r;
+      const float* qpe = q + (t * nh + h) * dqk + dn;
+      for (int64_t j = 0; j < len; ++j) {
+        const float* e = cache.entry(layer, b.seq[t], j);
+        scores[j] = (Dot(ql, e, r) + Dot(qpe, e + r, dr)) * softmax_scale_;
+      }
+      Softmax(scores.data(), len);
+      float* ol = o_lat + i * r;
+      std::fill(ol, ol + r, 0.0f);
+      for (int64_t j = 0; j < len; ++j) Axpy(scores[j], cache.entry(layer, b.seq[t], j), ol, r);
+    }
+  });
+
+  // Apply W_UV after attention: o[t,h,v] = kv_b_proj[h·(dn+dv)+dn+v] · o_lat[t,h].
+  pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
+    thread_local std::vector<float> row;
+    row.resize(r);
+    for (int64_t h = h0; h < h1; ++h)
+      for (int64_t v = 0; v < dv; ++v) {
+        DecodeRow(w.kv_b_proj, h * head_rows + dn + v, row.data());
+        for (int64_t t = 0; t < n; ++t) o[(t * nh + h) * dv + v] = Dot(row.data(), o_lat + (t * nh + h) * r, r);
+      }
+  });
+}
+
+// K/V expanded per position: [k_nope | v] = kv_b_proj(ĉ_j), k = [k_nope | k_pe].
+void Transformer::AttendNaive(const MlaWeights& w, int64_t layer, const Batch& b, const LatentCache& cache,
+                              const float* q, float* o) {
+  const int64_t n = int64_t(b.size()), nh = c_.num_attention_heads;
+  const int64_t dn = c_.qk_nope_head_dim, dr = c_.qk_rope_head_dim, dqk = dn + dr, dv = c_.v_head_dim;
+  const int64_t r = c_.kv_lora_rank, head_rows = dn + dv;
+  std::vector<int32_t> seqs(b.seq.begin(), b.seq.end());
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  for (int32_t s : seqs) {
+    int64_t len = 0;
+    for (int64_t t = 0; t < n; ++t)
+      if (b.seq[t] == s) len = std::max<int64_t>(len, b.pos[t] + 1);
+    ws_.latent.resize(len * r);
+    for (int64_t j = 0; j < len; ++j) std::memcpy(ws_.latent.data() + j * r, cache.entry(layer, s, j), sizeof(float) * r);
+    ws_.kv_full.resize(len * nh * head_rows);
+    MatMul(ws_.latent.data(), len, w.kv_b_proj, ws_.kv_full.data(), pool_);
+    std::vector<float> scores;
+    for (int64_t t = 0; t < n; ++t) {
+      if (b.seq[t] != s) continue;
+      const int64_t tl = b.pos[t] + 1;
+      scores.resize(tl);
+      for (int64_t h = 0; h < nh; ++h) {
+        const float* qh = q + (t * nh + h) * dqk;
+        for (int64_t j = 0; j < tl; ++j) {
+          const float* kv = ws_.kv_full.data() + (j * nh + h) * head_rows;
+          scores[j] = (Dot(qh, kv, dn) + Dot(qh + dn, cache.entry(layer, s, j) + r, dr)) * softmax_scale_;
+        }
+        Softmax(scores.data(), tl);
+        float* oh = o + (t * nh + h) * dv;
+        std::fill(oh, oh + dv, 0.0f);
+        for (int64_t j = 0; j < tl; ++j) Axpy(scores[j], ws_.kv_full.data() + (j * nh + h) * head_rows + dn, oh, dv);
+      }
+    }
+  }
+}
+
+}  // namespace whale
