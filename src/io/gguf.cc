@@ -1,0 +1,587 @@
+// GGUF reader and writer. The reader walks the header with a bounds-checked
+// cursor; no count is trusted until the bytes it implies are known to exist.
+#include "io/gguf.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+
+#include "io/error.h"
+
+namespace whale {
+namespace {
+
+constexpr uint32_t kMagic = 0x46554747;  // "GGUF"
+constexpr int kMaxDims = 4;              // GGML_MAX_DIMS
+
+size_t ScalarSize(GgufType t) {
+  switch (t) {
+    case GgufType::kU8: case GgufType::kI8: case GgufType::kBool: return 1;
+    case GgufType::kU16: case GgufType::kI16: return 2;
+    case GgufType::kU32: case GgufType::kI32: case GgufType::kF32: return 4;
+    case GgufType::kU64: case GgufType::kI64: case GgufType::kF64: return 8;
+    default: return 0;
+  }
+}
+
+bool IsIntType(GgufType t) {
+  switch (t) {
+    case GgufType::kU8: case GgufType::kI8: case GgufType::kU16: case GgufType::kI16: case GgufType::kU32:
+    case GgufType::kI32: case GgufType::kU64: case GgufType::kI64: case GgufType::kBool:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Reads little-endian values from [p, end), naming `where` on failure.
+class Cursor {
+ public:
+  Cursor(const uint8_t* base, size_t size, const std::string& path) : base_(base), size_(size), path_(path) {}
+
+  size_t pos() const { return pos_; }
+  size_t left() const { return size_ - pos_; }
+  [[noreturn]] void Fail(const std::string& where, const std::string& why) const {
+    throw Error(path_ + ": " + where + ": " + why);
+  }
+  void Need(size_t n, const std::string& where) const {
+    if (n > left())
+      Fail(where, "truncated (needs " + std::to_string(n) + " bytes at byte " + std::to_string(pos_) + ", file has " +
+                      std::to_string(size_) + ")");
+  }
+  template <typename T>
+  T Read(const std::string& where) {
+    Need(sizeof(T), where);
+    T v;
+    std::memcpy(&v, base_ + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  std::string String(const std::string& where) {
+    const uint64_t n = Read<uint64_t>(where);
+    if (n > left())
+      Fail(where, "string length " + std::to_string(n) + " runs past the end of the file");
+    std::string s(reinterpret_cast<const char*>(base_ + pos_), size_t(n));
+    pos_ += size_t(n);
+    return s;
+  }
+
+ private:
+  const uint8_t* base_;
+  size_t size_;
+  size_t pos_ = 0;
+  const std::string& path_;
+};
+
+int64_t ReadScalarInt(Cursor& c, GgufType t, const std::string& where) {
+  switch (t) {
+    case GgufType::kU8: return c.Read<uint8_t>(where);
+    case GgufType::kI8: return c.Read<int8_t>(where);
+    case GgufType::kU16: return c.Read<uint16_t>(where);
+    case GgufType::kI16: return c.Read<int16_t>(where);
+    case GgufType::kU32: return c.Read<uint32_t>(where);
+    case GgufType::kI32: return c.Read<int32_t>(where);
+    case GgufType::kU64: return int64_t(c.Read<uint64_t>(where));
+    case GgufType::kI64: return c.Read<int64_t>(where);
+    case GgufType::kBool: {
+      const uint8_t b = c.Read<uint8_t>(where);
+      if (b > 1) c.Fail(where, "bool value " + std::to_string(b) + " is neither 0 nor 1");
+      return b;
+    }
+    default: c.Fail(where, "not an integer type");
+  }
+}
+
+double ReadScalarFloat(Cursor& c, GgufType t, const std::string& where) {
+  if (t == GgufType::kF32) return c.Read<float>(where);
+  return c.Read<double>(where);
+}
+
+GgufType ReadType(Cursor& c, const std::string& where) {
+  const uint32_t t = c.Read<uint32_t>(where);
+  if (t > uint32_t(GgufType::kF64)) c.Fail(where, "unknown value type " + std::to_string(t));
+  return GgufType(t);
+}
+
+GgufValue ReadValue(Cursor& c, GgufType t, const std::string& where) {
+  GgufValue v;
+  v.type = t;
+  if (t == GgufType::kString) {
+    v.s = c.String(where);
+  } else if (t == GgufType::kArray) {
+    v.elem_type = ReadType(c, where);
+    if (v.elem_type == GgufType::kArray) c.Fail(where, "nested arrays are not supported");
+    const uint64_t n = c.Read<uint64_t>(where);
+    // Every element needs at least its fixed size (a string its 8-byte length).
+    const size_t min = v.elem_type == GgufType::kString ? 8 : ScalarSize(v.elem_type);
+    if (n > c.left() / min)
+      c.Fail(where, "array of " + std::to_string(n) + " elements runs past the end of the file");
+    if (v.elem_type == GgufType::kString) {
+      v.strings.reserve(n);
+      for (uint64_t k = 0; k < n; ++k) v.strings.push_back(c.String(where));
+    } else if (IsIntType(v.elem_type)) {
+      v.ints.reserve(n);
+      for (uint64_t k = 0; k < n; ++k) v.ints.push_back(ReadScalarInt(c, v.elem_type, where));
+    } else {
+      v.floats.reserve(n);
+      for (uint64_t k = 0; k < n; ++k) v.floats.push_back(ReadScalarFloat(c, v.elem_type, where));
+    }
+  } else if (IsIntType(t)) {
+    v.i = ReadScalarInt(c, t, where);
+  } else {
+    v.f = ReadScalarFloat(c, t, where);
+  }
+  return v;
+}
+
+// Block size and bytes per ggml type (ggml.c type_traits).
+struct GgmlTypeRow {
+  uint32_t id;
+  const char* name;
+  int64_t block_elems, block_bytes;
+};
+constexpr GgmlTypeRow kGgmlTypes[] = {
+    {0, "F32", 1, 4},        {1, "F16", 1, 2},         {2, "Q4_0", 32, 18},     {3, "Q4_1", 32, 20},
+    {6, "Q5_0", 32, 22},     {7, "Q5_1", 32, 24},      {8, "Q8_0", 32, 34},     {9, "Q8_1", 32, 36},
+    {10, "Q2_K", 256, 84},   {11, "Q3_K", 256, 110},   {12, "Q4_K", 256, 144},  {13, "Q5_K", 256, 176},
+    {14, "Q6_K", 256, 210},  {15, "Q8_K", 256, 292},   {16, "IQ2_XXS", 256, 66}, {17, "IQ2_XS", 256, 74},
+    {18, "IQ3_XXS", 256, 98}, {19, "IQ1_S", 256, 50},  {20, "IQ4_NL", 32, 18},  {21, "IQ3_S", 256, 110},
+    {22, "IQ2_S", 256, 82},  {23, "IQ4_XS", 256, 136}, {24, "I8", 1, 1},        {25, "I16", 1, 2},
+    {26, "I32", 1, 4},       {27, "I64", 1, 8},        {28, "F64", 1, 8},       {29, "IQ1_M", 256, 56},
+    {30, "BF16", 1, 2},      {34, "TQ1_0", 256, 54},   {35, "TQ2_0", 256, 66},  {39, "MXFP4", 32, 17},
+};
+
+const GgmlTypeRow* FindGgmlType(uint32_t id) {
+  for (const auto& r : kGgmlTypes)
+    if (r.id == id) return &r;
+  return nullptr;
+}
+
+// a·b, or nullopt when it overflows `limit`.
+std::optional<uint64_t> MulBounded(uint64_t a, uint64_t b, uint64_t limit) {
+  if (a != 0 && b > limit / a) return std::nullopt;
+  return a * b;
+}
+
+}  // namespace
+
+const char* GgufTypeName(GgufType t) {
+  static const char* kNames[] = {"u8", "i8", "u16", "i16", "u32", "i32", "f32",
+                                 "bool", "str", "array", "u64", "i64", "f64"};
+  const uint32_t i = uint32_t(t);
+  return i < 13 ? kNames[i] : "?";
+}
+
+bool GgufValue::is_int() const { return IsIntType(type); }
+bool GgufValue::is_float() const { return type == GgufType::kF32 || type == GgufType::kF64; }
+uint64_t GgufValue::array_size() const { return ints.size() + floats.size() + strings.size(); }
+
+GgufValue GgufValue::Str(std::string v) {
+  GgufValue r;
+  r.type = GgufType::kString;
+  r.s = std::move(v);
+  return r;
+}
+GgufValue GgufValue::U32(uint32_t v) {
+  GgufValue r;
+  r.type = GgufType::kU32;
+  r.i = v;
+  return r;
+}
+GgufValue GgufValue::I32(int32_t v) {
+  GgufValue r;
+  r.type = GgufType::kI32;
+  r.i = v;
+  return r;
+}
+GgufValue GgufValue::U64(uint64_t v) {
+  GgufValue r;
+  r.type = GgufType::kU64;
+  r.i = int64_t(v);
+  return r;
+}
+GgufValue GgufValue::F32(float v) {
+  GgufValue r;
+  r.type = GgufType::kF32;
+  r.f = v;
+  return r;
+}
+GgufValue GgufValue::Bool(bool v) {
+  GgufValue r;
+  r.type = GgufType::kBool;
+  r.i = v;
+  return r;
+}
+GgufValue GgufValue::StrArray(std::vector<std::string> v) {
+  GgufValue r;
+  r.type = GgufType::kArray;
+  r.elem_type = GgufType::kString;
+  r.strings = std::move(v);
+  return r;
+}
+GgufValue GgufValue::I32Array(std::vector<int32_t> v) {
+  GgufValue r;
+  r.type = GgufType::kArray;
+  r.elem_type = GgufType::kI32;
+  r.ints.assign(v.begin(), v.end());
+  return r;
+}
+GgufValue GgufValue::F32Array(std::vector<float> v) {
+  GgufValue r;
+  r.type = GgufType::kArray;
+  r.elem_type = GgufType::kF32;
+  r.floats.assign(v.begin(), v.end());
+  return r;
+}
+
+std::optional<BlockInfo> GgmlBlockInfo(uint32_t ggml_type) {
+  const GgmlTypeRow* r = FindGgmlType(ggml_type);
+  if (!r) return std::nullopt;
+  return BlockInfo{r->block_elems, r->block_bytes};
+}
+
+std::string GgmlTypeName(uint32_t ggml_type) {
+  const GgmlTypeRow* r = FindGgmlType(ggml_type);
+  return r ? r->name : "type " + std::to_string(ggml_type);
+}
+
+std::optional<DType> DTypeFromGgml(uint32_t t) {
+  switch (t) {
+    case kGgmlF32: return DType::kF32;
+    case kGgmlF16: return DType::kF16;
+    case kGgmlBF16: return DType::kBF16;
+    case kGgmlQ8_0: return DType::kQ8_0;
+    case kGgmlQ4_K: return DType::kQ4_K;
+    case kGgmlQ5_0: return DType::kQ5_0;
+    case kGgmlQ6_K: return DType::kQ6_K;
+    default: return std::nullopt;
+  }
+}
+
+uint32_t GgmlFromDType(DType t) {
+  switch (t) {
+    case DType::kF32: return kGgmlF32;
+    case DType::kF16: return kGgmlF16;
+    case DType::kBF16: return kGgmlBF16;
+    case DType::kQ8_0: return kGgmlQ8_0;
+    case DType::kQ4_K: return kGgmlQ4_K;
+    case DType::kQ5_0: return kGgmlQ5_0;
+    case DType::kQ6_K: return kGgmlQ6_K;
+    default: throw std::logic_error("GgmlFromDType: " + std::string(DTypeName(t)) + " has no GGUF type");
+  }
+}
+
+int64_t GgufTensorInfo::numel() const {
+  int64_t n = 1;
+  for (auto d : ne) n *= d;
+  return n;
+}
+
+// ------------------------------------------------------------------ reader
+
+GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>(path)) { Parse(); }
+
+void GgufFile::Parse() {
+  const std::string& p = file_->path();
+  Cursor c(file_->data(), file_->size(), p);
+  const uint32_t magic = c.Read<uint32_t>("header");
+  if (magic != kMagic) c.Fail("header", "not a GGUF file (bad magic)");
+  version_ = c.Read<uint32_t>("header");
+  if (version_ != 2 && version_ != 3)
+    c.Fail("header", "GGUF version " + std::to_string(version_) + " is not supported (2 or 3)");
+  const int64_t n_tensors = c.Read<int64_t>("header");
+  const int64_t n_kv = c.Read<int64_t>("header");
+  // A key needs >= 12 bytes (length + type), a tensor info >= 24.
+  if (n_kv < 0 || uint64_t(n_kv) > c.left() / 12)
+    c.Fail("header", "key count " + std::to_string(n_kv) + " is impossible for a file this size");
+  if (n_tensors < 0 || uint64_t(n_tensors) > c.left() / 24)
+    c.Fail("header", "tensor count " + std::to_string(n_tensors) + " is impossible for a file this size");
+
+  for (int64_t k = 0; k < n_kv; ++k) {
+    const std::string at = "key " + std::to_string(k) + " of " + std::to_string(n_kv);
+    std::string key = c.String(at);
+    const std::string where = at + " (" + key + ")";
+    const GgufType t = ReadType(c, where);
+    GgufValue v = ReadValue(c, t, where);
+    if (kv_index_.count(key)) c.Fail(where, "duplicate key");
+    kv_index_[key] = kv_.size();
+    kv_.emplace_back(std::move(key), std::move(v));
+  }
+  if (const GgufValue* a = Find("general.alignment")) {
+    if (a->type != GgufType::kU32) c.Fail("key general.alignment", std::string("has type ") + GgufTypeName(a->type) + ", expected u32");
+    if (a->i == 0 || (a->i & (a->i - 1))) c.Fail("key general.alignment", "value " + std::to_string(a->i) + " is not a power of two");
+    alignment_ = uint64_t(a->i);
+  }
+
+  tensors_.reserve(size_t(n_tensors));
+  for (int64_t k = 0; k < n_tensors; ++k) {
+    const std::string at = "tensor " + std::to_string(k) + " of " + std::to_string(n_tensors);
+    GgufTensorInfo t;
+    t.name = c.String(at);
+    const std::string where = at + " (" + t.name + ")";
+    const uint32_t n_dims = c.Read<uint32_t>(where);
+    if (n_dims > kMaxDims) c.Fail(where, std::to_string(n_dims) + " dimensions (at most 4)");
+    uint64_t numel = 1;
+    for (uint32_t d = 0; d < n_dims; ++d) {
+      const int64_t ne = c.Read<int64_t>(where);
+      if (ne < 0) c.Fail(where, "negative dimension " + std::to_string(ne));
+      auto m = MulBounded(numel, uint64_t(ne), uint64_t(std::numeric_limits<int64_t>::max()));
+      if (!m) c.Fail(where, "element count overflows");
+      numel = *m;
+      t.ne.push_back(ne);
+    }
+    t.ggml_type = c.Read<uint32_t>(where);
+    const GgmlTypeRow* ty = FindGgmlType(t.ggml_type);
+    if (!ty) c.Fail(where, "unknown ggml type " + std::to_string(t.ggml_type));
+    const int64_t ne0 = t.ne.empty() ? 1 : t.ne[0];
+    if (ne0 % ty->block_elems)
+      c.Fail(where, "row length " + std::to_string(ne0) + " is not a multiple of the " + ty->name + " block (" +
+                        std::to_string(ty->block_elems) + ")");
+    auto bytes = MulBounded(numel / uint64_t(ty->block_elems), uint64_t(ty->block_bytes), uint64_t(1) << 62);
+    if (!bytes) c.Fail(where, "byte size overflows");
+    t.nbytes = *bytes;
+    t.offset = c.Read<uint64_t>(where);
+    if (t.offset % alignment_)
+      c.Fail(where, "data offset " + std::to_string(t.offset) + " is not a multiple of the alignment " +
+                        std::to_string(alignment_));
+    if (tensor_index_.count(t.name)) c.Fail(where, "duplicate tensor name");
+    tensor_index_[t.name] = tensors_.size();
+    tensors_.push_back(std::move(t));
+  }
+
+  // The data section starts at the next multiple of the alignment.
+  const uint64_t hdr_end = c.pos();
+  data_offset_ = (hdr_end + alignment_ - 1) / alignment_ * alignment_;
+  const uint64_t size = file_->size();
+  if (data_offset_ > size && !tensors_.empty())
+    c.Fail("header", "data section would start at byte " + std::to_string(data_offset_) + ", past the end of the file");
+  const uint64_t data_size = data_offset_ <= size ? size - data_offset_ : 0;
+  std::vector<std::pair<uint64_t, size_t>> order;
+  for (size_t k = 0; k < tensors_.size(); ++k) {
+    GgufTensorInfo& t = tensors_[k];
+    if (t.offset > data_size || t.nbytes > data_size - t.offset)
+      c.Fail("tensor " + std::to_string(k) + " of " + std::to_string(tensors_.size()) + " (" + t.name + ")",
+             "data [" + std::to_string(t.offset) + ", +" + std::to_string(t.nbytes) +
+                 ") ends past the end of the file (data section is " + std::to_string(data_size) + " bytes)");
+    t.data = file_->data() + data_offset_ + t.offset;
+    if (t.nbytes) order.push_back({t.offset, k});
+  }
+  std::sort(order.begin(), order.end());
+  for (size_t k = 1; k < order.size(); ++k) {
+    const GgufTensorInfo& prev = tensors_[order[k - 1].second];
+    const GgufTensorInfo& cur = tensors_[order[k].second];
+    if (cur.offset < prev.offset + prev.nbytes)
+      c.Fail("tensor " + cur.name, "data overlaps tensor " + prev.name);
+  }
+}
+
+const GgufValue* GgufFile::Find(const std::string& key) const {
+  auto it = kv_index_.find(key);
+  return it == kv_index_.end() ? nullptr : &kv_[it->second].second;
+}
+
+std::optional<int64_t> GgufFile::GetInt(const std::string& key) const {
+  const GgufValue* v = Find(key);
+  if (!v) return std::nullopt;
+  if (!v->is_int() || v->type == GgufType::kBool)
+    throw Error(path() + ": key " + key + " has type " + GgufTypeName(v->type) + ", expected an integer");
+  return v->i;
+}
+
+std::optional<double> GgufFile::GetFloat(const std::string& key) const {
+  const GgufValue* v = Find(key);
+  if (!v) return std::nullopt;
+  if (v->is_float()) return v->f;
+  if (v->is_int() && v->type != GgufType::kBool) return double(v->i);
+  throw Error(path() + ": key " + key + " has type " + GgufTypeName(v->type) + ", expected a number");
+}
+
+std::optional<bool> GgufFile::GetBool(const std::string& key) const {
+  const GgufValue* v = Find(key);
+  if (!v) return std::nullopt;
+  if (v->type != GgufType::kBool)
+    throw Error(path() + ": key " + key + " has type " + GgufTypeName(v->type) + ", expected bool");
+  return v->i != 0;
+}
+
+std::optional<std::string> GgufFile::GetString(const std::string& key) const {
+  const GgufValue* v = Find(key);
+  if (!v) return std::nullopt;
+  if (v->type != GgufType::kString)
+    throw Error(path() + ": key " + key + " has type " + GgufTypeName(v->type) + ", expected str");
+  return v->s;
+}
+
+const GgufTensorInfo* GgufFile::FindTensor(const std::string& name) const {
+  auto it = tensor_index_.find(name);
+  return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
+}
+
+// ------------------------------------------------------------------ writer
+
+GgufWriter::GgufWriter(std::string path, uint64_t alignment) : path_(std::move(path)), alignment_(alignment) {
+  if (alignment_ == 0 || (alignment_ & (alignment_ - 1))) throw std::logic_error("GgufWriter: bad alignment");
+}
+
+GgufWriter::~GgufWriter() {
+  if (f_) std::fclose(f_);
+}
+
+void GgufWriter::Fail(const std::string& why) { throw Error(path_ + ": " + why); }
+
+void GgufWriter::Add(const std::string& key, GgufValue v) {
+  if (header_written_) throw std::logic_error("GgufWriter::Add after WriteHeader");
+  for (auto& [k, old] : kv_)
+    if (k == key) {
+      old = std::move(v);
+      return;
+    }
+  kv_.emplace_back(key, std::move(v));
+}
+
+size_t GgufWriter::AddTensor(const std::string& name, std::vector<int64_t> ne, uint32_t ggml_type) {
+  if (header_written_) throw std::logic_error("GgufWriter::AddTensor after WriteHeader");
+  if (names_.count(name)) throw std::logic_error("GgufWriter: duplicate tensor " + name);
+  auto bi = GgmlBlockInfo(ggml_type);
+  if (!bi || ne.empty() || ne.size() > kMaxDims || ne[0] % bi->block_elems)
+    throw std::logic_error("GgufWriter: bad shape or type for tensor " + name);
+  GgufTensorInfo t;
+  t.name = name;
+  t.ne = std::move(ne);
+  t.ggml_type = ggml_type;
+  t.nbytes = uint64_t(t.numel() / bi->block_elems * bi->block_bytes);
+  uint64_t off = 0;
+  if (!infos_.empty()) {
+    const GgufTensorInfo& p = infos_.back();
+    off = (p.offset + p.nbytes + alignment_ - 1) / alignment_ * alignment_;
+  }
+  t.offset = off;
+  names_[name] = infos_.size();
+  infos_.push_back(std::move(t));
+  return infos_.size() - 1;
+}
+
+void GgufWriter::Put(const void* p, size_t n) {
+  if (n && std::fwrite(p, 1, n, f_) != n) Fail("write failed");
+  pos_ += n;
+}
+
+void GgufWriter::PutString(const std::string& s) {
+  const uint64_t n = s.size();
+  Put(&n, 8);
+  Put(s.data(), s.size());
+}
+
+void GgufWriter::PutValue(const GgufValue& v, bool with_type) {
+  if (with_type) {
+    const uint32_t t = uint32_t(v.type);
+    Put(&t, 4);
+  }
+  auto put_int = [&](GgufType t, int64_t x) {
+    switch (ScalarSize(t)) {
+      case 1: { const uint8_t b = uint8_t(x); Put(&b, 1); break; }
+      case 2: { const uint16_t b = uint16_t(x); Put(&b, 2); break; }
+      case 4: { const uint32_t b = uint32_t(x); Put(&b, 4); break; }
+      default: Put(&x, 8);
+    }
+  };
+  auto put_float = [&](GgufType t, double x) {
+    if (t == GgufType::kF32) {
+      const float f = float(x);
+      Put(&f, 4);
+    } else {
+      Put(&x, 8);
+    }
+  };
+  switch (v.type) {
+    case GgufType::kString: PutString(v.s); return;
+    case GgufType::kArray: {
+      const uint32_t et = uint32_t(v.elem_type);
+      Put(&et, 4);
+      const uint64_t n = v.array_size();
+      Put(&n, 8);
+      for (const auto& s : v.strings) PutString(s);
+      for (auto x : v.ints) put_int(v.elem_type, x);
+      for (auto x : v.floats) put_float(v.elem_type, x);
+      return;
+    }
+    case GgufType::kF32: case GgufType::kF64: put_float(v.type, v.f); return;
+    default: put_int(v.type, v.i);
+  }
+}
+
+void GgufWriter::Pad() {
+  static const uint8_t kZeros[256] = {};
+  uint64_t n = (alignment_ - pos_ % alignment_) % alignment_;
+  while (n) {
+    const uint64_t k = std::min<uint64_t>(n, sizeof(kZeros));
+    Put(kZeros, size_t(k));
+    n -= k;
+  }
+}
+
+void GgufWriter::WriteHeader() {
+  if (header_written_) throw std::logic_error("GgufWriter::WriteHeader twice");
+  f_ = std::fopen(path_.c_str(), "wb");
+  if (!f_) Fail("cannot open for writing");
+  header_written_ = true;
+  if (alignment_ != 32) Add("general.alignment", GgufValue::U32(uint32_t(alignment_)));
+  const uint32_t magic = kMagic, version = 3;
+  const int64_t n_tensors = int64_t(infos_.size()), n_kv = int64_t(kv_.size());
+  Put(&magic, 4);
+  Put(&version, 4);
+  Put(&n_tensors, 8);
+  Put(&n_kv, 8);
+  for (const auto& [k, v] : kv_) {
+    PutString(k);
+    PutValue(v, true);
+  }
+  for (const auto& t : infos_) {
+    PutString(t.name);
+    const uint32_t nd = uint32_t(t.ne.size());
+    Put(&nd, 4);
+    for (auto d : t.ne) Put(&d, 8);
+    Put(&t.ggml_type, 4);
+    Put(&t.offset, 8);
+  }
+  Pad();
+  cur_ = 0;
+  cur_written_ = 0;
+}
+
+void GgufWriter::Append(const void* bytes, size_t n) {
+  if (!header_written_ || finished_) throw std::logic_error("GgufWriter::Append outside WriteHeader..Finish");
+  const uint8_t* p = static_cast<const uint8_t*>(bytes);
+  while (n) {
+    if (cur_ >= infos_.size()) throw std::logic_error("GgufWriter::Append: more data than declared tensors");
+    const uint64_t room = infos_[cur_].nbytes - cur_written_;
+    const size_t k = size_t(std::min<uint64_t>(room, n));
+    Put(p, k);
+    p += k;
+    n -= k;
+    cur_written_ += k;
+    if (cur_written_ == infos_[cur_].nbytes) {
+      Pad();
+      ++cur_;
+      cur_written_ = 0;
+    }
+  }
+  // Zero-byte tensors complete as soon as they become current.
+  while (cur_ < infos_.size() && infos_[cur_].nbytes == 0) ++cur_;
+}
+
+void GgufWriter::Finish() {
+  if (!header_written_) WriteHeader();
+  while (cur_ < infos_.size() && infos_[cur_].nbytes == 0) ++cur_;
+  if (cur_ != infos_.size())
+    throw std::logic_error("GgufWriter::Finish: tensor " + infos_[cur_].name + " is incomplete");
+  finished_ = true;
+  if (std::fclose(f_) != 0) {
+    f_ = nullptr;
+    Fail("write failed on close");
+  }
+  f_ = nullptr;
+}
+
+}  // namespace whale
