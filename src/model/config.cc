@@ -91,8 +91,13 @@ ModelConfig ParseModelConfig(const json& j, const std::string& path) {
   c.max_position_embeddings = r.Int("max_position_embeddings", 4096);
   c.tie_word_embeddings = r.Bool("tie_word_embeddings", false);
   c.bos_token_id = r.Int("bos_token_id", 0);
-  c.eos_token_id = j.contains("eos_token_id") && j["eos_token_id"].is_array() ? -1 : r.Int("eos_token_id", 1);
-  if (c.eos_token_id < 0) c.eos_token_id = j["eos_token_id"].at(0).get<int64_t>();
+  if (j.contains("eos_token_id") && j["eos_token_id"].is_array()) {  // some configs list several
+    const json& e = j["eos_token_id"];
+    if (e.empty() || !e[0].is_number_integer()) r.Fail("eos_token_id", "must be an integer or a list of integers");
+    c.eos_token_id = e[0].get<int64_t>();
+  } else {
+    c.eos_token_id = r.Int("eos_token_id", 1);
+  }
 
   if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
     const json& rs = j["rope_scaling"];
@@ -113,7 +118,8 @@ ModelConfig ParseModelConfig(const json& j, const std::string& path) {
   }
   if (j.contains("quantization_config") && j["quantization_config"].is_object()) {
     const json& q = j["quantization_config"];
-    const std::string method = q.value("quant_method", "");
+    const std::string method = q.contains("quant_method") && q["quant_method"].is_string()
+                                   ? q["quant_method"].get<std::string>() : "";
     if (method != "fp8") r.Fail("quantization_config.quant_method", "is \"" + method + "\"; supported: fp8");
     if (q.contains("fmt") && q["fmt"] != "e4m3") r.Fail("quantization_config.fmt", "must be e4m3");
     if (!q.contains("weight_block_size") || !q["weight_block_size"].is_array() || q["weight_block_size"].size() != 2 ||
@@ -129,7 +135,11 @@ void ModelConfig::Validate(const std::string& where) const {
   auto fail = [&](const std::string& field, const std::string& why) {
     throw Error(where + ": field \"" + field + "\" " + why);
   };
-  auto positive = [&](const char* f, int64_t v) { if (v <= 0) fail(f, "must be positive"); };
+  // Upper bounds keep a corrupt config from asking for absurd allocations.
+  auto positive = [&](const char* f, int64_t v) {
+    if (v <= 0) fail(f, "must be positive");
+    if (v > (int64_t(1) << 24)) fail(f, "is implausibly large (" + std::to_string(v) + ")");
+  };
   positive("vocab_size", vocab_size);
   positive("hidden_size", hidden_size);
   positive("intermediate_size", intermediate_size);
@@ -140,6 +150,8 @@ void ModelConfig::Validate(const std::string& where) const {
   positive("qk_rope_head_dim", qk_rope_head_dim);
   positive("v_head_dim", v_head_dim);
   positive("moe_layer_freq", moe_layer_freq);
+  if (num_hidden_layers > 4096) fail("num_hidden_layers", "is implausibly large");
+  if (n_routed_experts > 65536) fail("n_routed_experts", "is implausibly large");
   if (q_lora_rank < 0) fail("q_lora_rank", "must be null or positive");
   if (qk_rope_head_dim % 2) fail("qk_rope_head_dim", "must be even (RoPE rotates pairs)");
   if (first_k_dense_replace < 0) fail("first_k_dense_replace", "must be >= 0");
@@ -157,7 +169,7 @@ void ModelConfig::Validate(const std::string& where) const {
       fail("n_group", "noaux_tc needs at least 2 experts per group");
   }
   if (n_shared_experts < 0) fail("n_shared_experts", "must be >= 0");
-  if (num_nextn_predict_layers < 0) fail("num_nextn_predict_layers", "must be >= 0");
+  if (num_nextn_predict_layers < 0 || num_nextn_predict_layers > 16) fail("num_nextn_predict_layers", "must be in 0..16");
   if (!(rms_norm_eps > 0)) fail("rms_norm_eps", "must be positive");
   if (!(rope_theta > 0)) fail("rope_theta", "must be positive");
   if (rope_scaling.yarn) {
