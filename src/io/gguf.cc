@@ -523,10 +523,10 @@ void GgufWriter::Pad() {
 
 void GgufWriter::WriteHeader() {
   if (header_written_) throw std::logic_error("GgufWriter::WriteHeader twice");
+  if (alignment_ != 32) Add("general.alignment", GgufValue::U32(uint32_t(alignment_)));
   f_ = std::fopen(path_.c_str(), "wb");
   if (!f_) Fail("cannot open for writing");
   header_written_ = true;
-  if (alignment_ != 32) Add("general.alignment", GgufValue::U32(uint32_t(alignment_)));
   const uint32_t magic = kMagic, version = 3;
   const int64_t n_tensors = int64_t(infos_.size()), n_kv = int64_t(kv_.size());
   Put(&magic, 4);
