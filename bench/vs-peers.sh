@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Side by side, in one run: upstream llama.cpp, ik_llama.cpp (when IK_LLAMA_SRC
+# names a source tree) and whale on the same V2-Lite-shaped GGUF files
+# (random weights, written by `whale gen-random`), Q8_0 and Q4_K_M, 2 and 1
+# threads, runs alternating. Prints one table.
+#
+#   bash bench/vs-peers.sh                 # everything
+#   THREADS="2" TYPES="q8_0" bash bench/vs-peers.sh
+#
+# Builds and models are cached in bench/.peers/ (git-ignored). Needs ~30 GB
+# of disk and the npm registry (for llama.cpp's source, shipped in the npm
+# package node-llama-cpp@3.22.1 as a git bundle).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+cache=${PEERS_DIR:-$here/.peers}
+whale=${WHALE:-$root/build/whale}
+threads=${THREADS:-"2 1"}
+types=${TYPES:-"q8_0 q4_k_m"}
+P=${P:-512} N=${N:-128} R=${R:-3}
+mkdir -p "$cache"
+log() { echo "[vs-peers] $*" >&2; }
+
+# AMX hosts: upstream built with -march=native aborts on deepseek2 (ANCHORS.md section 9).
+noamx=""
+grep -q amx_tile /proc/cpuinfo && noamx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+
+build_llama() {
+  local bin=$cache/llama.cpp/build/bin/llama-bench
+  [ -x "$bin" ] && return
+  log "fetching llama.cpp de3ff81 from node-llama-cpp@3.22.1"
+  (cd "$cache" && npm pack node-llama-cpp@3.22.1 >/dev/null 2>&1 && tar xzf node-llama-cpp-3.22.1.tgz)
+  rm -rf "$cache/llama.cpp"
+  git clone -q "$cache/package/llama/gitRelease.bundle" "$cache/llama.cpp"
+  log "building llama.cpp (a few minutes)"
+  cmake -S "$cache/llama.cpp" -B "$cache/llama.cpp/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+    -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
+    -DLLAMA_BUILD_NUMBER=0 -DLLAMA_BUILD_COMMIT=de3ff81 \
+    -DCMAKE_C_FLAGS="$noamx" -DCMAKE_CXX_FLAGS="$noamx" >/dev/null
+  cmake --build "$cache/llama.cpp/build" -j 2 --target llama-bench >/dev/null
+}
+
+build_ik() {
+  [ -n "${IK_LLAMA_SRC:-}" ] || return 0
+  local bin=$cache/ik_llama.cpp-build/bin/llama-bench
+  [ -x "$bin" ] && return
+  log "building ik_llama.cpp from $IK_LLAMA_SRC (a few minutes)"
+  cmake -S "$IK_LLAMA_SRC" -B "$cache/ik_llama.cpp-build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+    -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_SERVER=OFF >/dev/null
+  cmake --build "$cache/ik_llama.cpp-build" -j 2 --target llama-bench >/dev/null
+}
+
+make_model() {  # $1 = type
+  local out=$cache/v2lite-$1.gguf
+  [ -s "$out" ] && { echo "$out"; return; }
+  log "writing $out"
+  "$whale" gen-random --config "$here/deepseek-v2-lite-config.json" --out "$out.tmp.gguf" --dtype "$1" >&2
+  mv "$out.tmp.gguf" "$out"
+  echo "$out"
+}
+
+# llama-bench prints a markdown table; take the t/s column of pp and tg rows.
+llama_run() {  # $1 = binary, $2 = model, $3 = threads, rest = extra flags
+  local bin=$1 model=$2 t=$3
+  shift 3
+  local out rss
+  out=$( { /usr/bin/time -f "RSS %M" "$bin" -m "$model" -p "$P" -n "$N" -t "$t" -r "$R" "$@" ; } 2>&1 )
+  local pp tg
+  pp=$(echo "$out" | awk -F'|' "/ pp$P /{gsub(/ /,\"\",\$(NF-1)); split(\$(NF-1),a,\"±\"); print a[1]}")
+  tg=$(echo "$out" | awk -F'|' "/ tg$N /{gsub(/ /,\"\",\$(NF-1)); split(\$(NF-1),a,\"±\"); print a[1]}")
+  rss=$(echo "$out" | awk '/^RSS/{print $2*1024}')
+  echo "${pp:-nan} ${tg:-nan} ${rss:-0} nan"
+}
+
+whale_run() {  # $1 = model, $2 = threads
+  local j
+  j=$("$whale" bench --model "$1" -p "$P" -n "$N" -t "$2" -r "$R" --json)
+  echo "$j" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["prefill_tok_s"], j["decode_tok_s"], j["peak_rss_bytes"], j["roofline_pct"])'
+}
+
+build_llama
+build_ik
+declare -A res
+for ty in $types; do
+  model=$(make_model "$ty")
+  for t in $threads; do
+    # Alternate engines so drift in the machine's load hits all of them alike.
+    res[llama,$ty,$t]=$(llama_run "$cache/llama.cpp/build/bin/llama-bench" "$model" "$t")
+    if [ -n "${IK_LLAMA_SRC:-}" ]; then
+      res[ik,$ty,$t]=$(llama_run "$cache/ik_llama.cpp-build/bin/llama-bench" "$model" "$t" -mla 3 -fa 1 -fmoe 1 -rtr 1)
+    fi
+    res[whale,$ty,$t]=$(whale_run "$model" "$t")
+  done
+done
+
+printf '\n| model | threads | engine | pp%s tok/s | tg%s tok/s | whale roofline %% | peak RSS GiB | whale / engine (pp, tg) |\n' "$P" "$N"
+printf '|---|---|---|---|---|---|---|---|\n'
+for ty in $types; do
+  size=$(stat -c %s "$cache/v2lite-$ty.gguf")
+  for t in $threads; do
+    read -r wpp wtg wrss wroof <<<"${res[whale,$ty,$t]}"
+    for e in llama ik whale; do
+      [ -n "${res[$e,$ty,$t]:-}" ] || { [ "$e" = ik ] && printf '| %s | %s | ik_llama.cpp | skipped: IK_LLAMA_SRC unset | | | | |\n' "$ty" "$t"; continue; }
+      read -r pp tg rss roof <<<"${res[$e,$ty,$t]}"
+      ratio=$(python3 -c "print('%.2fx, %.2fx' % ($wpp/$pp, $wtg/$tg))" 2>/dev/null || echo "-")
+      printf '| %s | %s | %s | %s | %s | %s | %.2f | %s |\n' "$ty" "$t" "$e" "$pp" "$tg" "$roof" \
+        "$(python3 -c "print($rss/2**30)")" "$ratio"
+    done
+  done
+  printf '| %s | | file size | | | | %.2f | |\n' "$ty" "$(python3 -c "print($size/2**30)")"
+done
