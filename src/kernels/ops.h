@@ -32,8 +32,11 @@ struct WeightView {
 // Dequantise row r of w into out[cols].
 void DecodeRow(const WeightView& w, int64_t r, float* out);
 
-// y[n, w.rows] = x[n, w.cols] · wᵀ. Parallel over output rows.
+// y[n, w.rows] = x[n, w.cols] · wᵀ. Parallel over output rows. Uses the SIMD
+// kernels (kernels/hwy/matmul.h) where the weight type has one.
 void MatMul(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool);
+// The scalar oracle for MatMul: decode each row, then Dot.
+void MatMulRef(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool);
 
 // y[n, d] = w[d] * x / sqrt(mean(x²) + eps)   (x, y may alias)
 void RmsNorm(const float* x, int64_t n, int64_t d, const WeightView& w, double eps, float* y);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "kernels/hwy/matmul.h"
 #include "kernels/quant.h"
 
 namespace whale {
@@ -56,6 +57,10 @@ void DecodeRow(const WeightView& w, int64_t r, float* out) {
 }
 
 void MatMul(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
+  if (!MatMulHwy(x, n, w, y, pool)) MatMulRef(x, n, w, y, pool);
+}
+
+void MatMulRef(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
   const int64_t k = w.cols, m = w.rows;
   auto body = [&](int64_t r0, int64_t r1) {
     thread_local std::vector<float> row;
@@ -70,7 +75,8 @@ void MatMul(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool
 }
 
 void RmsNorm(const float* x, int64_t n, int64_t d, const WeightView& w, double eps, float* y) {
-  std::vector<float> g(d);
+  thread_local std::vector<float> g;  // no allocation once warm (decode loop)
+  g.resize(d);
   DecodeRow(w, 0, g.data());
   for (int64_t t = 0; t < n; ++t) {
     const float* xt = x + t * d;

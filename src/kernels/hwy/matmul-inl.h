@@ -1,0 +1,455 @@
+// Per-target body of kernels/hwy/matmul.cc, compiled once for every SIMD
+// target by Highway's foreach_target.h. y[n, rows] = x[n, cols]·Wᵀ.
+//
+// Shape of the work:
+//   Tile<R, T>: R weight rows × T tokens, R·T fp32 accumulators in registers;
+//     each weight vector is decoded once and multiplied with T tokens.
+//   Decode (n <= kDirectTokens): rows are read straight from the mapped
+//     weights, R at a time, and dotted with every token: one pass over W.
+//   Prefill: a panel of rows is decoded to fp32 scratch once, then multiplied
+//     with blocks of tokens; panel + token block stay in L2.
+//   Q8_0 on AVX3_DL: activations quantised to int8 per 32-block (ggml's
+//     q8_0), vpdpbusd for the block dot, fp32 accumulation of the scaled
+//     block dots (Q8Tile below).
+#if defined(WHALE_KERNELS_HWY_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef WHALE_KERNELS_HWY_MATMUL_INL_H_
+#undef WHALE_KERNELS_HWY_MATMUL_INL_H_
+#else
+#define WHALE_KERNELS_HWY_MATMUL_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "hwy/highway.h"
+#include "kernels/ops.h"
+#if HWY_ARCH_X86
+#include <immintrin.h>
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace whale {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+// Rows per tile: R·T accumulators + T token vectors + 1 weight vector must fit
+// in the register file (32 vectors on AVX-512, 16 on AVX2/SSE).
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+constexpr int kRows = 4;
+#else
+constexpr int kRows = 2;
+#endif
+constexpr int kToks = 4;
+// Up to this many tokens the weights are dotted straight from memory.
+constexpr int64_t kDirectTokens = 4;
+// Bytes of L2 the prefill panel and token block may use together.
+constexpr int64_t kL2Budget = 1 << 20;
+
+// ---------------------------------------------------------------- row decoders
+// Each gives Load(df, c): cols [c, c+N) as fp32 (c a multiple of N), and
+// At(c): one column, for the tail when cols is not a multiple of N.
+
+struct RowF32 {
+  const uint8_t* p;
+  HWY_INLINE VF Load(DF df, int64_t c) const { return hn::LoadU(df, reinterpret_cast<const float*>(p) + c); }
+  HWY_INLINE float At(int64_t c) const {
+    float f;
+    std::memcpy(&f, p + 4 * c, 4);
+    return f;
+  }
+};
+
+struct RowBF16 {
+  const uint8_t* p;
+  HWY_INLINE VF Load(DF df, int64_t c) const {
+    const hn::Rebind<hwy::bfloat16_t, DF> dh;
+    return hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::bfloat16_t*>(p) + c));
+  }
+  HWY_INLINE float At(int64_t c) const {
+    uint16_t h;
+    std::memcpy(&h, p + 2 * c, 2);
+    return Bf16ToF32(h);
+  }
+};
+
+struct RowF16 {
+  const uint8_t* p;
+  HWY_INLINE VF Load(DF df, int64_t c) const {
+    const hn::Rebind<hwy::float16_t, DF> dh;
+    return hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(p) + c));
+  }
+  HWY_INLINE float At(int64_t c) const {
+    uint16_t h;
+    std::memcpy(&h, p + 2 * c, 2);
+    return F16ToF32(h);
+  }
+};
+
+// e4m3fn by bit arithmetic, exact: a normal value (exponent field e > 0) is
+// the f32 whose exponent field is e + 120 and whose top mantissa bits are m;
+// a subnormal is m·2^-9. Then times the row's scale for block c >> shift.
+// (0x7f/0xff, NaN in e4m3fn, decode as ±480: weights never hold NaN.)
+struct RowF8 {
+  const uint8_t* p;
+  const float* scale;  // this row's block scales, or null
+  int shift;           // log2(scale_block)
+  HWY_INLINE VF Load(DF df, int64_t c) const {
+    const hn::Rebind<uint8_t, DF> d8;
+    const hn::Rebind<int32_t, DF> di;
+    const auto i = hn::PromoteTo(di, hn::LoadU(d8, p + c));
+    const auto mag = hn::And(i, hn::Set(di, 0x7f));
+    const VF normal = hn::BitCast(df, hn::Add(hn::ShiftLeft<20>(mag), hn::Set(di, 120 << 23)));
+    const VF sub = hn::Mul(hn::ConvertTo(df, mag), hn::Set(df, 1.0f / 512));
+    const auto is_sub = hn::RebindMask(df, hn::Lt(mag, hn::Set(di, 8)));
+    VF v = hn::IfThenElse(is_sub, sub, normal);
+    v = hn::Or(v, hn::BitCast(df, hn::ShiftLeft<24>(hn::And(i, hn::Set(di, 0x80)))));
+    return scale ? hn::Mul(v, hn::Set(df, scale[c >> shift])) : v;
+  }
+  HWY_INLINE float At(int64_t c) const { return E4M3ToF32(p[c]) * (scale ? scale[c >> shift] : 1.0f); }
+};
+
+// ggml Q8_0: per 32 values an f16 scale d then 32 int8; value = q·d.
+struct RowQ8 {
+  const uint8_t* p;
+  HWY_INLINE VF Load(DF df, int64_t c) const {
+    const uint8_t* blk = p + (c >> 5) * 34;
+    const hn::Rebind<int8_t, DF> d8;
+    const hn::Rebind<int32_t, DF> di;
+    const VF q = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, reinterpret_cast<const int8_t*>(blk + 2 + (c & 31)))));
+    uint16_t h;
+    std::memcpy(&h, blk, 2);
+    return hn::Mul(q, hn::Set(df, F16ToF32(h)));
+  }
+  HWY_INLINE float At(int64_t c) const {
+    const uint8_t* blk = p + (c >> 5) * 34;
+    uint16_t h;
+    std::memcpy(&h, blk, 2);
+    return float(int8_t(blk[2 + (c & 31)])) * F16ToF32(h);
+  }
+};
+
+// ---------------------------------------------------------------- fp32 tiles
+
+// y[t·ldy + r] = rows[r] · x[t·ldx ..], r < R, t < T.
+template <int R, int T, class Row>
+HWY_INLINE void Tile(const Row* rows, const float* x, int64_t ldx, int64_t cols, float* y, int64_t ldy) {
+  const DF df;
+  const int64_t N = int64_t(hn::Lanes(df));
+  VF acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = hn::Zero(df);
+  int64_t c = 0;
+  for (; c + N <= cols; c += N) {
+    VF xv[T];
+    for (int t = 0; t < T; ++t) xv[t] = hn::LoadU(df, x + t * ldx + c);
+    for (int r = 0; r < R; ++r) {
+      const VF w = rows[r].Load(df, c);
+      for (int t = 0; t < T; ++t) acc[r][t] = hn::MulAdd(w, xv[t], acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      float s = hn::GetLane(hn::SumOfLanes(df, acc[r][t]));
+      for (int64_t k = c; k < cols; ++k) s += rows[r].At(k) * x[t * ldx + k];
+      y[t * ldy + r] = s;
+    }
+}
+
+// R rows against n tokens, kToks at a time.
+template <int R, class Row>
+HWY_INLINE void TileTokens(const Row* rows, const float* x, int64_t n, int64_t cols, float* y, int64_t ldy) {
+  int64_t t = 0;
+  for (; t + kToks <= n; t += kToks) Tile<R, kToks>(rows, x + t * cols, cols, cols, y + t * ldy, ldy);
+  const float* xt = x + t * cols;
+  float* yt = y + t * ldy;
+  switch (n - t) {
+    case 1: Tile<R, 1>(rows, xt, cols, cols, yt, ldy); break;
+    case 2: Tile<R, 2>(rows, xt, cols, cols, yt, ldy); break;
+    case 3: Tile<R, 3>(rows, xt, cols, cols, yt, ldy); break;
+    default: break;
+  }
+}
+
+template <class Row>
+HWY_INLINE void RowGroup(const Row* rows, int64_t count, const float* x, int64_t n, int64_t cols, float* y,
+                         int64_t ldy) {
+  if (count == kRows) {
+    TileTokens<kRows>(rows, x, n, cols, y, ldy);
+  } else {
+    for (int64_t i = 0; i < count; ++i) TileTokens<1>(rows + i, x, n, cols, y + i, ldy);
+  }
+}
+
+// Decode: rows [r0, r1) straight from the weights, each read once.
+template <class Row, class MakeRow>
+HWY_NOINLINE void RowsDirect(const MakeRow& make, int64_t r0, int64_t r1, const float* x, int64_t n, int64_t cols,
+                             float* y, int64_t ldy) {
+  for (int64_t r = r0; r < r1; r += kRows) {
+    const int64_t count = std::min<int64_t>(kRows, r1 - r);
+    Row rows[kRows];
+    for (int64_t i = 0; i < count; ++i) rows[i] = make(r + i);
+    RowGroup(rows, count, x, n, cols, y + r, ldy);
+  }
+}
+
+// Prefill: panels of rows decoded once to fp32 by decode(r, out[cols]),
+// token blocks reused per panel. f32 rows (f32 != null) are used in place.
+template <class Decode>
+HWY_NOINLINE void RowsPanel(const Decode& decode, const uint8_t* f32, int64_t rb, int64_t r0, int64_t r1,
+                            const float* x, int64_t n, int64_t cols, float* y, int64_t ldy) {
+  const int64_t row_floats = cols * 4;
+  const int64_t fit = std::max<int64_t>(2 * kRows, kL2Budget / row_floats / 2);
+  const int64_t panel = std::max<int64_t>(kRows, fit / kRows * kRows);
+  const int64_t tblock = std::max<int64_t>(kToks, fit / kToks * kToks);
+  thread_local std::vector<float> scratch;
+  if (!f32 && int64_t(scratch.size()) < panel * cols) scratch.resize(panel * cols);
+  for (int64_t p0 = r0; p0 < r1; p0 += panel) {
+    const int64_t p1 = std::min(r1, p0 + panel);
+    if (!f32)
+      for (int64_t r = p0; r < p1; ++r) decode(r, scratch.data() + (r - p0) * cols);
+    for (int64_t t0 = 0; t0 < n; t0 += tblock) {
+      const int64_t nt = std::min(tblock, n - t0);
+      for (int64_t r = p0; r < p1; r += kRows) {
+        const int64_t count = std::min<int64_t>(kRows, p1 - r);
+        RowF32 rows[kRows];
+        for (int64_t i = 0; i < count; ++i)
+          rows[i] = f32 ? RowF32{f32 + (r + i) * rb}
+                        : RowF32{reinterpret_cast<const uint8_t*>(scratch.data() + (r + i - p0) * cols)};
+        RowGroup(rows, count, x + t0 * cols, nt, cols, y + t0 * ldy + r, ldy);
+      }
+    }
+  }
+}
+
+// Runs rows_fn(r0, r1) over all rows, split in kRows-aligned chunks over the
+// pool; small products stay on the calling thread (a wake-up costs more).
+template <class Fn>
+void SplitRows(int64_t rows, int64_t work, ThreadPool* pool, const Fn& rows_fn) {
+  const int64_t blocks = (rows + kRows - 1) / kRows;
+  auto body = [&](int64_t b0, int64_t b1) { rows_fn(b0 * kRows, std::min(rows, b1 * kRows)); };
+  if (pool && pool->size() > 1 && blocks > 1 && work >= (int64_t(1) << 16)) pool->ParallelFor(blocks, body);
+  else body(0, blocks);
+}
+
+template <class Row, class MakeRow>
+void MatMulRows(const MakeRow& make, bool is_f32, const float* x, int64_t n, const WeightView& w, float* y,
+                ThreadPool* pool) {
+  const int64_t cols = w.cols;
+  auto decode = [&](int64_t r, float* out) {
+    const DF df;
+    const int64_t N = int64_t(hn::Lanes(df));
+    const Row row = make(r);
+    int64_t c = 0;
+    for (; c + N <= cols; c += N) hn::StoreU(row.Load(df, c), df, out + c);
+    for (; c < cols; ++c) out[c] = row.At(c);
+  };
+  SplitRows(w.rows, n * w.rows * cols, pool, [&](int64_t r0, int64_t r1) {
+    if (n <= kDirectTokens) RowsDirect<Row>(make, r0, r1, x, n, cols, y, w.rows);
+    else RowsPanel(decode, is_f32 ? w.data : nullptr, w.row_bytes(), r0, r1, x, n, cols, y, w.rows);
+  });
+}
+
+// Formats without a vector decoder here (Q4_K, Q5_0, Q6_K): rows dequantised
+// by the reference DecodeRow into fp32 panels, then the same fp32 tiles.
+inline void MatMulDequant(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
+  auto decode = [&](int64_t r, float* out) { DecodeRow(w, r, out); };
+  SplitRows(w.rows, n * w.rows * w.cols, pool, [&](int64_t r0, int64_t r1) {
+    RowsPanel(decode, nullptr, w.row_bytes(), r0, r1, x, n, w.cols, y, w.rows);
+  });
+}
+
+// ---------------------------------------------------------------- Q8_0 · int8
+#if HWY_TARGET == HWY_AVX3_DL
+#pragma GCC push_options
+#pragma GCC target("avx512vnni")
+
+// Activations as ggml's q8_0 (scale kept in fp32): per token cols bytes
+// holding q + 128 (unsigned, as vpdpbusd wants its first operand) and one
+// scale per 32-block. |x - d·q| <= d/2 with d = max|x_block| / 127.
+inline void QuantizeQ8(const float* x, int64_t n, int64_t cols, uint8_t* xq, float* xd) {
+  const int64_t nb = cols / 32;
+  const __m128i k80 = _mm_set1_epi8(char(0x80));
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* s = x + t * cols + b * 32;
+      const __m512 a = _mm512_loadu_ps(s), c = _mm512_loadu_ps(s + 16);
+      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(c)));
+      const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+      const __m512 vid = _mm512_set1_ps(id);
+      const __m128i qa = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(a, vid)));
+      const __m128i qc = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(c, vid)));
+      uint8_t* o = xq + t * cols + b * 32;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm_xor_si128(qa, k80));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16), _mm_xor_si128(qc, k80));
+      xd[t * nb + b] = d;
+    }
+}
+
+// y[t·ldy + r] = Σ_b d_w[r,b]·d_x[t,b]·Σ_i q_w·q_x over R rows × T tokens,
+// two blocks per 512-bit step (lanes 0-7 block b, 8-15 block b+1). With
+// x stored as q + 128: Σ (q_x+128)·q_w − 128·Σ q_w, the correction computed
+// once per row and used as the vpdpbusd start value for every token.
+template <int R, int T>
+HWY_NOINLINE void Q8Tile(const uint8_t* const* rows, const uint8_t* xq, const float* xd, int64_t cols, float* y,
+                         int64_t ldy) {
+  const int64_t nb = cols / 32;
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  const __m512i k80 = _mm512_set1_epi8(char(0x80)), zero = _mm512_setzero_si512();
+  const __m512i halves = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    __m512i xv[T];
+    __m512 xs[T];
+    for (int t = 0; t < T; ++t) {
+      xv[t] = _mm512_loadu_si512(xq + t * cols + b * 32);
+      xs[t] = _mm512_permutexvar_ps(
+          halves, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(xd + t * nb + b)))));
+    }
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* p = rows[r] + b * 34;
+      const __m512i w = _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2))),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 36)), 1);
+      const __m512i neg = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, k80, w));
+      uint16_t h0, h1;
+      std::memcpy(&h0, p, 2);
+      std::memcpy(&h1, p + 34, 2);
+      const __m512 ws = _mm512_permutexvar_ps(
+          halves, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(int(h0 | uint32_t(h1) << 16)))));
+      for (int t = 0; t < T; ++t) {
+        const __m512i dot = _mm512_dpbusd_epi32(neg, xv[t], w);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, xs[t]), acc[r][t]);
+      }
+    }
+  }
+  if (b < nb) {  // odd last block: upper half zero
+    for (int t = 0; t < T; ++t) {
+      const __m512i xv = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + t * cols + b * 32)));
+      const __m512 xs = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_load_ss(xd + t * nb + b)));
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* p = rows[r] + b * 34;
+        const __m512i w = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2)));
+        const __m512i neg = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, k80, w));
+        uint16_t h0;
+        std::memcpy(&h0, p, 2);
+        const __m512 ws = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(int(h0)))));
+        const __m512i dot = _mm512_dpbusd_epi32(neg, xv, w);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, xs), acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+template <int R>
+inline void Q8Tokens(const uint8_t* const* rows, const uint8_t* xq, const float* xd, int64_t n, int64_t cols,
+                     float* y, int64_t ldy) {
+  const int64_t nb = cols / 32;
+  int64_t t = 0;
+  for (; t + kToks <= n; t += kToks) Q8Tile<R, kToks>(rows, xq + t * cols, xd + t * nb, cols, y + t * ldy, ldy);
+  const uint8_t* xt = xq + t * cols;
+  const float* dt = xd + t * nb;
+  float* yt = y + t * ldy;
+  switch (n - t) {
+    case 1: Q8Tile<R, 1>(rows, xt, dt, cols, yt, ldy); break;
+    case 2: Q8Tile<R, 2>(rows, xt, dt, cols, yt, ldy); break;
+    case 3: Q8Tile<R, 3>(rows, xt, dt, cols, yt, ldy); break;
+    default: break;
+  }
+}
+
+inline void MatMulQ8Int8(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
+  const int64_t cols = w.cols, nb = cols / 32, rb = w.row_bytes();
+  // The calling thread owns the quantised activations; workers only read them.
+  thread_local std::vector<uint8_t> xq;
+  thread_local std::vector<float> xd;
+  if (int64_t(xq.size()) < n * cols) xq.resize(n * cols);
+  if (int64_t(xd.size()) < n * nb) xd.resize(n * nb);
+  uint8_t* q = xq.data();
+  float* d = xd.data();
+  if (pool && n >= 16) {
+    pool->ParallelFor(n, [&](int64_t t0, int64_t t1) { QuantizeQ8(x + t0 * cols, t1 - t0, cols, q + t0 * cols, d + t0 * nb); });
+  } else {
+    QuantizeQ8(x, n, cols, q, d);
+  }
+  // Token blocks of int8 activations that stay in L2 while rows stream past.
+  const int64_t tblock = std::max<int64_t>(kToks, kL2Budget / cols / kToks * kToks);
+  SplitRows(w.rows, n * w.rows * cols, pool, [&](int64_t r0, int64_t r1) {
+    for (int64_t t0 = 0; t0 < n; t0 += tblock) {
+      const int64_t nt = std::min(tblock, n - t0);
+      for (int64_t r = r0; r < r1; r += kRows) {
+        const int64_t count = std::min<int64_t>(kRows, r1 - r);
+        const uint8_t* rows[kRows];
+        for (int64_t i = 0; i < count; ++i) rows[i] = w.data + (r + i) * rb;
+        float* yr = y + t0 * w.rows + r;
+        if (count == kRows) Q8Tokens<kRows>(rows, q + t0 * cols, d + t0 * nb, nt, cols, yr, w.rows);
+        else
+          for (int64_t i = 0; i < count; ++i) Q8Tokens<1>(rows + i, q + t0 * cols, d + t0 * nb, nt, cols, yr + i, w.rows);
+      }
+    }
+  });
+}
+
+#pragma GCC pop_options
+#endif  // HWY_TARGET == HWY_AVX3_DL
+
+// ---------------------------------------------------------------- entry
+
+inline bool Q8Int8Activations() { return HWY_TARGET == HWY_AVX3_DL; }
+
+inline int64_t TargetId() { return HWY_TARGET; }
+
+inline bool MatMulTarget(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
+  const int64_t rb = w.row_bytes();
+  const uint8_t* data = w.data;
+  switch (w.dtype) {
+    case DType::kF32:
+      MatMulRows<RowF32>([&](int64_t r) { return RowF32{data + r * rb}; }, true, x, n, w, y, pool);
+      return true;
+    case DType::kBF16:
+      MatMulRows<RowBF16>([&](int64_t r) { return RowBF16{data + r * rb}; }, false, x, n, w, y, pool);
+      return true;
+    case DType::kF16:
+      MatMulRows<RowF16>([&](int64_t r) { return RowF16{data + r * rb}; }, false, x, n, w, y, pool);
+      return true;
+    case DType::kF8E4M3: {
+      const int64_t b = w.scale ? w.scale_block : 0;
+      int shift = 0;
+      while (b && (int64_t(1) << shift) < b) ++shift;
+      if (b && ((int64_t(1) << shift) != b || b < int64_t(hn::Lanes(DF())))) return false;
+      const int64_t scale_cols = b ? (w.cols + b - 1) / b : 0;
+      const float* scale = w.scale;
+      MatMulRows<RowF8>(
+          [&](int64_t r) { return RowF8{data + r * rb, scale ? scale + (r >> shift) * scale_cols : nullptr, shift}; },
+          false, x, n, w, y, pool);
+      return true;
+    }
+    case DType::kQ8_0:
+      if (w.cols % 32) return false;
+#if HWY_TARGET == HWY_AVX3_DL
+      MatMulQ8Int8(x, n, w, y, pool);
+#else
+      MatMulRows<RowQ8>([&](int64_t r) { return RowQ8{data + r * rb}; }, false, x, n, w, y, pool);
+#endif
+      return true;
+    case DType::kQ4_K: case DType::kQ5_0: case DType::kQ6_K:
+      MatMulDequant(x, n, w, y, pool);
+      return true;
+    default:
+      return false;
+  }
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace whale
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard

@@ -1,0 +1,30 @@
+// Highway SIMD matrix multiplication y[n, rows] = x[n, cols]·Wᵀ over weights
+// used in place (mapped), one kernel per storage type, chosen at run time for
+// the best SIMD target the CPU has (AVX2, AVX-512, AVX-512 VNNI, ...).
+//   n small (decode): each weight row is streamed once and dotted with every
+//     token while it sits in registers;
+//   n large (prefill): tiles of rows are decoded once into float scratch and
+//     multiplied with blocks of tokens that stay in cache.
+// Q8_0 on AVX-512 VNNI quantises the activations to int8 per 32-block (as
+// ggml's q8_0·q8_0 dot) and multiplies with vpdpbusd; every other path
+// accumulates in fp32 on exactly decoded weights.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "kernels/ops.h"
+
+namespace whale {
+
+// Returns false (and touches nothing) when w's storage type has no SIMD
+// kernel; the caller then uses MatMulRef. Splits rows over `pool` (may be null).
+bool MatMulHwy(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool);
+
+// Name of the SIMD target MatMulHwy dispatches to on this CPU ("AVX3_DL", ...).
+std::string MatMulHwyTarget();
+
+// True when Q8_0 on the current target quantises activations to int8 (the
+// VNNI path); the result then carries ggml's q8_0 activation rounding error.
+bool MatMulHwyQ8Int8Activations();
+
+}  // namespace whale
