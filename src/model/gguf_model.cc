@@ -9,6 +9,7 @@
 
 #include "io/error.h"
 #include "io/gguf.h"
+#include "io/gguf_names.h"
 #include "kernels/quant.h"
 #include "model/model.h"
 
@@ -183,32 +184,13 @@ class TensorMapper {
         used.insert(gguf);
       }
     };
-    put("token_embd.weight", "model.embed_tokens.weight");
-    put("output_norm.weight", "model.norm.weight");
-    put("output.weight", "lm_head.weight");
+    for (const auto& p : GgufGlobalNames()) put(p.gguf, p.hf);
     for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
       const std::string b = "blk." + std::to_string(l) + ".";
       const std::string h = "model.layers." + std::to_string(l) + ".";
       const std::string a = h + "self_attn.";
-      put(b + "attn_norm.weight", h + "input_layernorm.weight");
-      put(b + "attn_q.weight", a + "q_proj.weight");
-      put(b + "attn_q_a.weight", a + "q_a_proj.weight");
-      put(b + "attn_q_a_norm.weight", a + "q_a_layernorm.weight");
-      put(b + "attn_q_b.weight", a + "q_b_proj.weight");
-      put(b + "attn_kv_a_mqa.weight", a + "kv_a_proj_with_mqa.weight");
-      put(b + "attn_kv_a_norm.weight", a + "kv_a_layernorm.weight");
-      put(b + "attn_kv_b.weight", a + "kv_b_proj.weight");
-      put(b + "attn_output.weight", a + "o_proj.weight");
-      put(b + "ffn_norm.weight", h + "post_attention_layernorm.weight");
-      put(b + "ffn_gate.weight", h + "mlp.gate_proj.weight");
-      put(b + "ffn_up.weight", h + "mlp.up_proj.weight");
-      put(b + "ffn_down.weight", h + "mlp.down_proj.weight");
-      put(b + "ffn_gate_inp.weight", h + "mlp.gate.weight");
-      put(b + "exp_probs_b.bias", h + "mlp.gate.e_score_correction_bias");
-      put(b + "ffn_gate_shexp.weight", h + "mlp.shared_experts.gate_proj.weight");
-      put(b + "ffn_up_shexp.weight", h + "mlp.shared_experts.up_proj.weight");
-      put(b + "ffn_down_shexp.weight", h + "mlp.shared_experts.down_proj.weight");
-      for (const char* p : {"gate", "up", "down"}) {
+      for (const auto& p : GgufLayerNames()) put(b + p.gguf, h + p.hf);
+      for (const char* p : kGgufExpertProjs) {
         const std::string g = b + "ffn_" + p + "_exps.weight";
         if (const GgufTensorInfo* t = f_.FindTensor(g)) {
           Experts(*t, h, std::string(p) + "_proj", 0, 1);
