@@ -12,13 +12,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tokenizer/flat_map.h"
+#include "tokenizer/json_load.h"
+
 namespace whale {
 
 class Bpe {
  public:
   // `model` is tokenizer.json's "model" object; throws Error on anything
   // but a plain BPE (no dropout, no unk/byte fallback needed, no prefixes).
-  explicit Bpe(const nlohmann::json& model);
+  // `data` holds model.vocab and model.merges (moved from).
+  Bpe(const nlohmann::json& model, BpeData&& data);
 
   // Appends the ids of one pre-tokenized piece (with a leading space when
   // prefix_space). Thread-safe.
@@ -31,22 +35,26 @@ class Bpe {
 
  private:
   struct Merge {
-    int32_t rank;
-    int32_t result;
+    int32_t rank = 0;
+    int32_t result = 0;
   };
   static uint64_t Key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
   void MergeWord(std::string_view bytes, std::vector<int32_t>& out) const;
 
   std::vector<std::string> id_to_token_;
-  std::unordered_map<std::string, int32_t> token_to_id_;  // byte-alphabet text -> id
+  FlatStringIndex token_to_id_;  // byte-alphabet text -> id
   int32_t byte_id_[256];
-  std::unordered_map<uint64_t, Merge> merges_;
+  FlatU64Map<Merge> merges_;
 
   // Per-word cache, like the reference's: text is Zipfian, most pieces repeat.
   static constexpr size_t kCacheMax = 200000;
   static constexpr size_t kCacheMaxWord = 64;
   mutable std::mutex cache_mu_;
-  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  mutable std::unordered_map<std::string, std::vector<int32_t>, Hash, std::equal_to<>> cache_;
 };
 
 }  // namespace whale

@@ -9,6 +9,7 @@
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/byte_level.h"
+#include "tokenizer/json_load.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/utf8.h"
 
@@ -31,12 +32,19 @@ struct Tokenizer::Impl {
 
 namespace {
 
+const json& Field(const json& j, const char* key) {
+  static const json null;
+  auto it = j.find(key);
+  return it == j.end() ? null : *it;
+}
+
 std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) throw Error(path + ": cannot open");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  std::string s(static_cast<size_t>(f.tellg()), '\0');
+  f.seekg(0);
+  if (!f.read(s.data(), static_cast<std::streamsize>(s.size()))) throw Error(path + ": read failed");
+  return s;
 }
 
 json ParseJson(const std::string& text, const std::string& what) {
@@ -109,11 +117,12 @@ void ParsePostProcessor(const json& p, std::vector<int32_t>& prefix, std::vector
 }  // namespace
 
 Tokenizer Tokenizer::FromFile(const std::string& tokenizer_json, const std::string& tokenizer_config_json) {
-  json tok = ParseJson(ReadFile(tokenizer_json), tokenizer_json);
   json config = nullptr;
   if (!tokenizer_config_json.empty()) config = ParseJson(ReadFile(tokenizer_config_json), tokenizer_config_json);
   try {
-    return FromJson(tok, config);
+    BpeData data;
+    json tok = ParseTokenizerJson(ReadFile(tokenizer_json), &data);
+    return Build(tok, std::move(data), config);
   } catch (const json::exception& e) {
     throw Error(tokenizer_json + ": " + e.what());
   } catch (const Error& e) {
@@ -128,16 +137,22 @@ Tokenizer Tokenizer::FromModelDir(const std::string& dir) {
   return FromFile(tok.string(), fs::exists(cfg) ? cfg.string() : "");
 }
 
-Tokenizer Tokenizer::FromJson(const json& tok, const json& config_in) {
+Tokenizer Tokenizer::FromJson(const json& tok, const json& config) {
+  if (!tok.is_object()) throw Error("tokenizer.json: top level is not an object");
+  const json& model = Field(tok, "model");
+  return Build(tok, model.is_object() ? BpeDataFromJson(model) : BpeData(), config);
+}
+
+Tokenizer Tokenizer::Build(const json& tok, BpeData&& bpe_data, const json& config_in) {
   if (!tok.is_object()) throw Error("tokenizer.json: top level is not an object");
   auto impl = std::make_shared<Impl>();
-  CheckNormalizer(tok.value("normalizer", json()));
-  impl->bpe = std::make_unique<Bpe>(tok.value("model", json()));
-  impl->pre = std::make_unique<PreTokenizer>(tok.value("pre_tokenizer", json()));
-  CheckDecoder(tok.value("decoder", json()));
+  CheckNormalizer(Field(tok, "normalizer"));
+  impl->bpe = std::make_unique<Bpe>(Field(tok, "model"), std::move(bpe_data));
+  impl->pre = std::make_unique<PreTokenizer>(Field(tok, "pre_tokenizer"));
+  CheckDecoder(Field(tok, "decoder"));
 
   size_t n = impl->bpe->vocab_size();
-  const json& added = tok.value("added_tokens", json::array());
+  const json& added = tok.contains("added_tokens") ? tok["added_tokens"] : json::array();
   if (!added.is_array()) throw Error("tokenizer.json: added_tokens is not an array");
   for (size_t i = 0; i < added.size(); ++i) {
     const json& a = added[i];
@@ -230,7 +245,7 @@ Tokenizer Tokenizer::FromJson(const json& tok, const json& config_in) {
       impl->suffix_ids.push_back(impl->eos_id);
     }
   } else {
-    ParsePostProcessor(tok.value("post_processor", json()), impl->prefix_ids, impl->suffix_ids);
+    ParsePostProcessor(Field(tok, "post_processor"), impl->prefix_ids, impl->suffix_ids);
   }
   for (int32_t id : impl->prefix_ids)
     if (id < 0 || static_cast<size_t>(id) >= n) throw Error("tokenizer.json: post_processor id " + std::to_string(id) + " out of range");

@@ -15,6 +15,7 @@
 namespace whale {
 
 class PreTokenizer;
+struct BpeData;
 
 class Tokenizer {
  public:
@@ -59,6 +60,7 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
+  static Tokenizer Build(const nlohmann::json& tokenizer, BpeData&& bpe, const nlohmann::json& config);
   struct Impl;
   std::shared_ptr<const Impl> impl_;
 };
