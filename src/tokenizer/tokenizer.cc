@@ -140,7 +140,11 @@ Tokenizer Tokenizer::FromModelDir(const std::string& dir) {
 Tokenizer Tokenizer::FromJson(const json& tok, const json& config) {
   if (!tok.is_object()) throw Error("tokenizer.json: top level is not an object");
   const json& model = Field(tok, "model");
-  return Build(tok, model.is_object() ? BpeDataFromJson(model) : BpeData(), config);
+  try {
+    return Build(tok, model.is_object() ? BpeDataFromJson(model) : BpeData(), config);
+  } catch (const json::exception& e) {
+    throw Error(std::string("tokenizer.json: ") + e.what());
+  }
 }
 
 Tokenizer Tokenizer::Build(const json& tok, BpeData&& bpe_data, const json& config_in) {
