@@ -89,27 +89,26 @@ struct RowF16 {
   }
 };
 
-// e4m3fn by bit arithmetic, exact: a normal value (exponent field e > 0) is
-// the f32 whose exponent field is e + 120 and whose top mantissa bits are m;
-// a subnormal is m·2^-9. Then times the row's scale for block c >> shift.
+// e4m3fn by bit arithmetic, exact: moving the bits into an f16 (sign to bit
+// 15, exponent and mantissa to bits 7-13) gives the value times 2^-8 for
+// normals and subnormals alike (f16's bias is 8 more); the hardware f16->f32
+// conversion follows, and 2^8 is folded into the row's block scale.
 // (0x7f/0xff, NaN in e4m3fn, decode as ±480: weights never hold NaN.)
 struct RowF8 {
   const uint8_t* p;
-  const float* scale;  // this row's block scales, or null
+  const float* scale;  // this row's block scales (kOne when unscaled)
   int shift;           // log2(scale_block)
   HWY_INLINE VF Load(DF df, int64_t c) const {
     const hn::Rebind<uint8_t, DF> d8;
-    const hn::Rebind<int32_t, DF> di;
-    const auto i = hn::PromoteTo(di, hn::LoadU(d8, p + c));
-    const auto mag = hn::And(i, hn::Set(di, 0x7f));
-    const VF normal = hn::BitCast(df, hn::Add(hn::ShiftLeft<20>(mag), hn::Set(di, 120 << 23)));
-    const VF sub = hn::Mul(hn::ConvertTo(df, mag), hn::Set(df, 1.0f / 512));
-    const auto is_sub = hn::RebindMask(df, hn::Lt(mag, hn::Set(di, 8)));
-    VF v = hn::IfThenElse(is_sub, sub, normal);
-    v = hn::Or(v, hn::BitCast(df, hn::ShiftLeft<24>(hn::And(i, hn::Set(di, 0x80)))));
-    return scale ? hn::Mul(v, hn::Set(df, scale[c >> shift])) : v;
+    const hn::Rebind<uint16_t, DF> d16;
+    const hn::Rebind<hwy::float16_t, DF> dh;
+    const auto b = hn::PromoteTo(d16, hn::LoadU(d8, p + c));
+    const auto h = hn::Or(hn::And(hn::ShiftLeft<8>(b), hn::Set(d16, 0x8000)),
+                          hn::And(hn::ShiftLeft<7>(b), hn::Set(d16, 0x3f80)));
+    const VF v = hn::PromoteTo(df, hn::BitCast(dh, h));
+    return hn::Mul(v, hn::Set(df, scale[c >> shift] * 256.0f));
   }
-  HWY_INLINE float At(int64_t c) const { return E4M3ToF32(p[c]) * (scale ? scale[c >> shift] : 1.0f); }
+  HWY_INLINE float At(int64_t c) const { return E4M3ToF32(p[c]) * scale[c >> shift]; }
 };
 
 // ggml Q8_0: per 32 values an f16 scale d then 32 int8; value = q·d.
@@ -140,18 +139,25 @@ HWY_INLINE void Tile(const Row* rows, const float* x, int64_t ldx, int64_t cols,
   const DF df;
   const int64_t N = int64_t(hn::Lanes(df));
   VF acc[R][T];
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) acc[r][t] = hn::Zero(df);
   int64_t c = 0;
   for (; c + N <= cols; c += N) {
     VF xv[T];
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) xv[t] = hn::LoadU(df, x + t * ldx + c);
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const VF w = rows[r].Load(df, c);
+      #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) acc[r][t] = hn::MulAdd(w, xv[t], acc[r][t]);
     }
   }
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       float s = hn::GetLane(hn::SumOfLanes(df, acc[r][t]));
       for (int64_t k = c; k < cols; ++k) s += rows[r].At(k) * x[t * ldx + k];
@@ -298,7 +304,9 @@ HWY_NOINLINE void Q8Tile(const uint8_t* const* rows, const uint8_t* xq, const fl
                          int64_t ldy) {
   const int64_t nb = cols / 32;
   __m512 acc[R][T];
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   const __m512i k80 = _mm512_set1_epi8(char(0x80)), zero = _mm512_setzero_si512();
   const __m512i halves = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -306,11 +314,13 @@ HWY_NOINLINE void Q8Tile(const uint8_t* const* rows, const uint8_t* xq, const fl
   for (; b + 2 <= nb; b += 2) {
     __m512i xv[T];
     __m512 xs[T];
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       xv[t] = _mm512_loadu_si512(xq + t * cols + b * 32);
       xs[t] = _mm512_permutexvar_ps(
           halves, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(xd + t * nb + b)))));
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const uint8_t* p = rows[r] + b * 34;
       const __m512i w = _mm512_inserti64x4(
@@ -322,6 +332,7 @@ HWY_NOINLINE void Q8Tile(const uint8_t* const* rows, const uint8_t* xq, const fl
       std::memcpy(&h1, p + 34, 2);
       const __m512 ws = _mm512_permutexvar_ps(
           halves, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(int(h0 | uint32_t(h1) << 16)))));
+      #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
         const __m512i dot = _mm512_dpbusd_epi32(neg, xv[t], w);
         acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, xs[t]), acc[r][t]);
@@ -329,9 +340,11 @@ HWY_NOINLINE void Q8Tile(const uint8_t* const* rows, const uint8_t* xq, const fl
     }
   }
   if (b < nb) {  // odd last block: upper half zero
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       const __m512i xv = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + t * cols + b * 32)));
       const __m512 xs = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(_mm_load_ss(xd + t * nb + b)));
+      #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
         const uint8_t* p = rows[r] + b * 34;
         const __m512i w = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2)));
@@ -344,7 +357,9 @@ HWY_NOINLINE void Q8Tile(const uint8_t* const* rows, const uint8_t* xq, const fl
       }
     }
   }
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
@@ -406,6 +421,24 @@ inline bool Q8Int8Activations() { return HWY_TARGET == HWY_AVX3_DL; }
 
 inline int64_t TargetId() { return HWY_TARGET; }
 
+// Σ p[0, n): four independent accumulators so loads, not adds, set the pace
+// (the read-bandwidth probe of whale bench and the benchmarks).
+inline double SumFloatsTarget(const float* p, int64_t n) {
+  const DF df;
+  const int64_t N = int64_t(hn::Lanes(df));
+  VF a0 = hn::Zero(df), a1 = a0, a2 = a0, a3 = a0;
+  int64_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    a0 = hn::Add(a0, hn::LoadU(df, p + i));
+    a1 = hn::Add(a1, hn::LoadU(df, p + i + N));
+    a2 = hn::Add(a2, hn::LoadU(df, p + i + 2 * N));
+    a3 = hn::Add(a3, hn::LoadU(df, p + i + 3 * N));
+  }
+  double s = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(a0, a1), hn::Add(a2, a3))));
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
 inline bool MatMulTarget(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
   const int64_t rb = w.row_bytes();
   const uint8_t* data = w.data;
@@ -424,10 +457,11 @@ inline bool MatMulTarget(const float* x, int64_t n, const WeightView& w, float* 
       int shift = 0;
       while (b && (int64_t(1) << shift) < b) ++shift;
       if (b && ((int64_t(1) << shift) != b || b < int64_t(hn::Lanes(DF())))) return false;
+      static const float kOne = 1.0f;
       const int64_t scale_cols = b ? (w.cols + b - 1) / b : 0;
-      const float* scale = w.scale;
-      MatMulRows<RowF8>(
-          [&](int64_t r) { return RowF8{data + r * rb, scale ? scale + (r >> shift) * scale_cols : nullptr, shift}; },
+      const float* scale = b ? w.scale : &kOne;
+      if (!b) shift = 62;  // every column and row in block 0 of the one scale
+      MatMulRows<RowF8>([&](int64_t r) { return RowF8{data + r * rb, scale + (r >> shift) * scale_cols, shift}; },
           false, x, n, w, y, pool);
       return true;
     }

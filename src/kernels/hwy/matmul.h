@@ -27,4 +27,12 @@ std::string MatMulHwyTarget();
 // VNNI path); the result then carries ggml's q8_0 activation rounding error.
 bool MatMulHwyQ8Int8Activations();
 
+// Σ p[0, n) with SIMD loads as fast as one core reads memory: the probe for
+// measured read bandwidth (whale bench, matmul_bench).
+double SumFloatsHwy(const float* p, int64_t n);
+
+// Read bandwidth in GB/s (1e9 B/s): SumFloatsHwy over a `bytes` buffer split
+// over `pool`, median of `reps` timed passes after one warm-up pass.
+double MeasureReadBandwidth(ThreadPool* pool, int64_t bytes, int reps);
+
 }  // namespace whale
