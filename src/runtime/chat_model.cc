@@ -18,35 +18,24 @@ std::unique_ptr<ChatModel> ChatModel::Load(const std::string& dir) {
   if (!fs::exists(fs::path(dir) / "tokenizer.json")) throw Error(dir + ": tokenizer.json is missing");
   std::unique_ptr<ChatModel> m(new ChatModel);
   m->tok_.emplace(Tokenizer::FromModelDir(dir));
+  // A folder without a chat template (or with one we do not know) talks the
+  // DeepSeek-V3 format, which every DeepSeek chat model understands.
+  if (m->tok_->chat_template().empty())
+    m->template_.emplace(ChatTemplate::Named("deepseek-v3", m->tok_->bos_token(), m->tok_->eos_token()));
+  else
+    m->template_.emplace(ChatTemplate::ForTokenizer(*m->tok_));
   m->model_ = LoadModel(dir, /*with_mtp=*/false);
+  if (int64_t(m->tok_->vocab_size()) > m->model_->config.vocab_size)
+    throw Error(dir + ": tokenizer.json has " + std::to_string(m->tok_->vocab_size()) + " tokens but config.json's vocab_size is " +
+                std::to_string(m->model_->config.vocab_size));
   m->name_ = fs::path(dir).lexically_normal().filename().string();
   if (m->name_.empty()) m->name_ = fs::path(dir).lexically_normal().parent_path().filename().string();
-  m->reasoning_ = ReasoningSplitter::PromptOpensThinking(m->RenderChat(nlohmann::json::array()));
+  m->reasoning_ = ReasoningSplitter::PromptOpensThinking(m->RenderChat(nlohmann::json::parse(R"([{"role": "user", "content": "?"}])")));
   return m;
 }
 
-// DeepSeek-V3/R1 conversation format. Thinking of earlier assistant turns is
-// dropped, as R1's template does.
 std::string ChatModel::RenderChat(const nlohmann::json& messages) const {
-  const std::string& tmpl = tok_->chat_template();
-  std::string out = tok_->bos_token(), system;
-  for (const auto& m : messages)
-    if (m.at("role") == "system") system += (system.empty() ? "" : "\n\n") + m.at("content").get<std::string>();
-  out += system;
-  for (const auto& m : messages) {
-    const std::string role = m.at("role"), content = m.at("content");
-    if (role == "user") {
-      out += "<｜User｜>" + content;
-    } else if (role == "assistant") {
-      std::string c = content;
-      const size_t close = c.find("</think>");
-      if (close != std::string::npos) c = c.substr(c.find_first_not_of(" \t\r\n", close + 8) == std::string::npos ? c.size() : c.find_first_not_of(" \t\r\n", close + 8));
-      out += "<｜Assistant｜>" + c + tok_->eos_token();
-    }
-  }
-  out += "<｜Assistant｜>";
-  if (tmpl.find("<think>\\n") != std::string::npos || tmpl.find("<think>\n") != std::string::npos) out += "<think>\n";
-  return out;
+  return template_->Render(messages, /*add_generation_prompt=*/true);
 }
 
 std::vector<int32_t> ChatModel::EncodeChat(const nlohmann::json& messages) const {

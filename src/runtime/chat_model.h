@@ -11,6 +11,7 @@
 
 #include "model/model.h"
 #include "runtime/token_text.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace whale {
@@ -37,6 +38,7 @@ class ChatModel : public TokenText {
   ChatModel() = default;
   std::unique_ptr<Model> model_;
   std::optional<Tokenizer> tok_;
+  std::optional<ChatTemplate> template_;
   std::string name_;
   bool reasoning_ = false;
 };
