@@ -12,8 +12,12 @@ namespace whale {
 
 // Forward: y[n, m] = x[n, k] · w[m, k]ᵀ (ops.h MatMul).
 // dx[n, k] += dy · w (skipped when dx is null); dw[m, k] += dyᵀ · x (skipped when dw is null).
+// Runs both products through the forward MatMul (its SIMD kernel) on
+// transposed operands; MatMulBackwardRef is the loop oracle it is tested against.
 void MatMulBackward(const float* dy, const float* x, int64_t n, const float* w, int64_t m, int64_t k, float* dx,
                     float* dw, ThreadPool* pool);
+void MatMulBackwardRef(const float* dy, const float* x, int64_t n, const float* w, int64_t m, int64_t k, float* dx,
+                       float* dw, ThreadPool* pool);
 
 // Forward: y = g * x / sqrt(mean(x²) + eps), rows of d (ops.h RmsNorm).
 // dx += ∂L/∂x, dg[d] += ∂L/∂g.

@@ -1,10 +1,55 @@
 // Backward of MatMul (y = x·wᵀ): the two products of the chain rule, written
 // as row-axpy loops the compiler vectorises over the contiguous dimension.
+#include <algorithm>
+#include <vector>
+
 #include "kernels/backward.h"
+#include "kernels/ops.h"
 
 namespace whale {
+namespace {
+
+// out[c, r] = in[r, c] for in [rows, cols], in tiles for the cache.
+void Transpose(const float* in, int64_t rows, int64_t cols, float* out) {
+  constexpr int64_t kTile = 32;
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+      for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r)
+        for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) out[c * rows + r] = in[r * cols + c];
+}
+
+WeightView F32View(const float* p, int64_t rows, int64_t cols) {
+  WeightView v;
+  v.dtype = DType::kF32;
+  v.rows = rows, v.cols = cols;
+  v.data = reinterpret_cast<const uint8_t*>(p);
+  return v;
+}
+
+}  // namespace
 
 void MatMulBackward(const float* dy, const float* x, int64_t n, const float* w, int64_t m, int64_t k, float* dx,
+                    float* dw, ThreadPool* pool) {
+  thread_local std::vector<float> a, b, out;
+  if (dx) {  // dx[n, k] += dy[n, m] · (wᵀ [k, m])ᵀ
+    a.resize(k * m);
+    out.resize(n * k);
+    Transpose(w, m, k, a.data());
+    MatMul(dy, n, F32View(a.data(), k, m), out.data(), pool);
+    for (int64_t i = 0; i < n * k; ++i) dx[i] += out[i];
+  }
+  if (dw) {  // dw[m, k] += dyᵀ [m, n] · (xᵀ [k, n])ᵀ
+    a.resize(m * n);
+    b.resize(k * n);
+    out.resize(m * k);
+    Transpose(dy, n, m, a.data());
+    Transpose(x, n, k, b.data());
+    MatMul(a.data(), m, F32View(b.data(), k, n), out.data(), pool);
+    for (int64_t i = 0; i < m * k; ++i) dw[i] += out[i];
+  }
+}
+
+void MatMulBackwardRef(const float* dy, const float* x, int64_t n, const float* w, int64_t m, int64_t k, float* dx,
                     float* dw, ThreadPool* pool) {
   // dx[t] += Σ_r dy[t,r] · w[r]: each thread owns whole rows of dx.
   if (dx) {

@@ -71,6 +71,17 @@ TEST(BackwardTest, MatMul) {
   CheckFd(w, dw, loss, "dw");
 }
 
+TEST(BackwardTest, MatMulMatchesRef) {
+  const int64_t n = 37, m = 19, k = 45;  // odd sizes: SIMD tails
+  auto x = Random(n * k, 21), w = Random(m * k, 22), dy = Random(n * m, 23);
+  std::vector<float> dx(n * k, 0.5f), dw(m * k, -0.25f), dx_ref = dx, dw_ref = dw;
+  ThreadPool pool(2);
+  MatMulBackward(dy.data(), x.data(), n, w.data(), m, k, dx.data(), dw.data(), &pool);
+  MatMulBackwardRef(dy.data(), x.data(), n, w.data(), m, k, dx_ref.data(), dw_ref.data(), nullptr);
+  for (int64_t i = 0; i < n * k; ++i) ASSERT_NEAR(dx[i], dx_ref[i], 1e-4) << "dx " << i;
+  for (int64_t i = 0; i < m * k; ++i) ASSERT_NEAR(dw[i], dw_ref[i], 1e-4) << "dw " << i;
+}
+
 TEST(BackwardTest, RmsNorm) {
   const int64_t n = 3, d = 8;
   auto x = Random(n * d, 4), g = Random(d, 5), r = Random(n * d, 6);
