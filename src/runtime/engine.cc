@@ -124,6 +124,9 @@ void Engine::Loop() {
     }
     Admit(incoming);
     if (!active_.empty()) Step();
+    std::lock_guard lock(mu_);
+    stats_.active = int64_t(active_.size());
+    stats_.queued = int64_t(queue_.size());
   }
   for (auto& p : incoming) p.job->Finish(Ended(FinishReason::kCancelled));
   for (auto& s : active_) Finish(*s, FinishReason::kCancelled);

@@ -1,6 +1,7 @@
 #include "serve/server.h"
 
 #include <chrono>
+#include <thread>
 
 #include "runtime/reasoning.h"
 #include "serve/openai_api.h"
@@ -83,6 +84,9 @@ void Server::Run() { http_->listen_after_bind(); }
 
 void Server::Stop() {
   engine_->Shutdown();
+  // Cancelled streams still have to write their last event and [DONE]; the
+  // listener's stop() would cut them off mid-response.
+  for (int i = 0; i < 100 && in_flight_.load() > 0; ++i) std::this_thread::sleep_for(50ms);
   http_->stop();
 }
 
@@ -144,6 +148,8 @@ void Server::Routes() {
     } catch (const std::exception& e) {
       return SendError(res, FromEngine(e, param));
     }
+    ++in_flight_;
+    auto in_flight = std::shared_ptr<void>(nullptr, [this](void*) { --in_flight_; });  // until the response is written
     auto reply = std::make_shared<Reply>(job, chat && model_.reasoning());
     auto out = std::make_shared<ResponseBuilder>(r.model.empty() ? model_.name() : r.model, chat);
     const bool reasoning_model = model_.reasoning();
@@ -170,7 +176,7 @@ void Server::Routes() {
     auto started = std::make_shared<bool>(false);
     res.set_chunked_content_provider(
         "text/event-stream",
-        [reply, out, started, include_usage, chat, &req](size_t, httplib::DataSink& sink) {
+        [reply, out, started, include_usage, chat, &req, in_flight](size_t, httplib::DataSink& sink) {
           auto send = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
           if (!*started) {
             *started = true;

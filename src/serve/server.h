@@ -2,6 +2,7 @@
 // engine. HTTP threads parse, tokenize and wait on their Job; the engine
 // thread does all model work, so concurrent clients share every forward pass.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -42,6 +43,7 @@ class Server {
   ServeOptions opt_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<httplib::Server> http_;
+  std::atomic<int> in_flight_{0};  // generate handlers still writing a response
 };
 
 }  // namespace whale::serve
