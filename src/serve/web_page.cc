@@ -53,7 +53,7 @@ std::string_view WebPage() {
 </head>
 <body>
 <header>
-  <h1>🐋 whale</h1><span class="model" id="model">connecting…</span>
+  <h1>whale</h1><span class="model" id="model">connecting…</span>
   <button id="new" type="button">New chat</button>
   <button id="toggle-settings" type="button">Settings</button>
 </header>

@@ -48,7 +48,12 @@ try {
   assert.match(stats, /\d+ tokens/);
 
   check("the reasoning collapses and opens");
+  const isOpen = () => page.$eval(".msg.assistant .thinking", (d) => d.open);
+  const before = await isOpen();
   await page.click(".msg.assistant .thinking summary");
+  assert.equal(await isOpen(), !before);
+  if (!(await isOpen())) await page.click(".msg.assistant .thinking summary");
+  assert.equal(await isOpen(), true);
   await page.screenshot({ path: shot, fullPage: true });
 
   check("stop button ends a long answer");
