@@ -161,6 +161,13 @@ ModelConfig ConfigFromGguf(const GgufFile& f, std::vector<std::string>& notes) {
     m.Fail("rope.scaling.type", "is \"" + *rs_type + "\"; supported: yarn, none");
   }
 
+  // Bounds before anything is sized from these counts: every layer and
+  // every expert needs tensors in the file.
+  if (c.num_hidden_layers > int64_t(f.tensors().size()))
+    m.Fail("block_count", "is " + std::to_string(c.num_hidden_layers) + " but the file has only " +
+                              std::to_string(f.tensors().size()) + " tensors");
+  if (c.n_routed_experts > (int64_t(1) << 20)) m.Fail("expert_count", "is implausibly large");
+
   c.tie_word_embeddings = f.FindTensor("output.weight") == nullptr;
   if (c.tie_word_embeddings) notes.push_back("no output.weight: lm_head tied to token_embd");
   c.bos_token_id = f.GetInt("tokenizer.ggml.bos_token_id").value_or(0);

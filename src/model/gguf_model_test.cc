@@ -5,6 +5,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
 
 #include "io/error.h"
 #include "io/gguf.h"
@@ -174,6 +177,39 @@ TEST(GgufModel, NonDeepseekArchitectureIsRejected) {
     // quant-blocks says deepseek2 but has no model keys: the missing key is named.
     EXPECT_NE(std::string(e.what()).find("deepseek2.block_count"), std::string::npos) << e.what();
   }
+}
+
+// Mutated model files (metadata values, tensor table, data) either load or
+// throw Error: never a crash, a hang or an allocation sized by garbage.
+TEST(GgufModel, MutatedFilesNeverCrashTheLoader) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(WHALE_BINARY_DIR) / "gguf_model_test_tmp";
+  fs::create_directories(dir);
+  const std::string p = (dir / "fuzz.gguf").string();
+  std::mt19937 rng(7);
+  int loaded = 0, rejected = 0;
+  for (const char* name : {"v2-lite-q8_0.gguf", "v3-f32.gguf", "v2-lite-f32.gguf"}) {
+    std::ifstream in(kFixtures + "gguf/" + name, std::ios::binary);
+    const std::vector<uint8_t> orig{std::istreambuf_iterator<char>(in), {}};
+    const size_t hdr = GgufFile(kFixtures + "gguf/" + name).data_offset();
+    for (int iter = 0; iter < 60; ++iter) {
+      std::vector<uint8_t> b = orig;
+      const int flips = 1 + iter % 4;
+      for (int k = 0; k < flips; ++k) {
+        const size_t at = std::uniform_int_distribution<size_t>(0, hdr - 1)(rng);
+        b[at] = iter % 3 == 0 ? uint8_t(rng()) : uint8_t(b[at] ^ (1u << (rng() % 8)));
+      }
+      std::ofstream(p, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(b.data()), b.size());
+      try {
+        auto m = LoadGgufModel(p, false);
+        ++loaded;
+      } catch (const Error&) {
+        ++rejected;
+      }
+    }
+  }
+  std::printf("model fuzz: %d mutants loaded, %d rejected\n", loaded, rejected);
+  EXPECT_GT(rejected, 0);
 }
 
 TEST(GgufTokenizer, RebuildsAHfTokenizerJson) {
