@@ -16,7 +16,7 @@ TEST(TokenizerFuzz, MutatedTokenizerJsonLoadsOrThrowsError) {
   std::mt19937 rng(12345);
   const std::string alphabet = "{}[]\":,0123456789-. abcnulltruefalse\\";
   int loaded = 0;
-  for (int round = 0; round < 150; ++round) {
+  for (int round = 0; round < 100; ++round) {
     std::string s = base;
     int edits = 1 + rng() % 4;
     for (int e = 0; e < edits; ++e) {
