@@ -20,3 +20,5 @@ JS_DIR="$(cd "$(dirname "$0")/.." && pwd)/tests/e2e/js"
 if [ -d "$JS_DIR" ] && [ ! -d "$JS_DIR/node_modules" ]; then
   (cd "$JS_DIR" && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
 fi
+# English corpus for `whale train` (docs/TRAINING.md): the King James Bible as text.
+$SUDO apt-get install -y -qq --no-install-recommends bible-kjv-text bible-kjv >/dev/null
