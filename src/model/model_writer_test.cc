@@ -193,7 +193,7 @@ const char* kRandomConfig = R"({
   "model_type": "deepseek_v3", "vocab_size": 512, "hidden_size": 256, "intermediate_size": 512,
   "moe_intermediate_size": 256, "num_hidden_layers": 4, "num_attention_heads": 2, "q_lora_rank": 256,
   "kv_lora_rank": 256, "qk_nope_head_dim": 32, "qk_rope_head_dim": 32, "v_head_dim": 32,
-  "first_k_dense_replace": 1, "n_routed_experts": 8, "num_experts_per_tok": 2, "n_shared_experts": 1,
+  "first_k_dense_replace": 1, "n_routed_experts": 16, "num_experts_per_tok": 2, "n_shared_experts": 1,
   "n_group": 2, "topk_group": 1, "topk_method": "noaux_tc", "scoring_func": "sigmoid",
   "norm_topk_prob": true, "routed_scaling_factor": 2.5, "num_nextn_predict_layers": 1,
   "rope_scaling": {"type": "yarn", "factor": 4, "original_max_position_embeddings": 64,
@@ -248,6 +248,41 @@ TEST(ModelWriterCli, GenRandomWritesLoadableModelsAndTheQ4_K_MMix) {
                 " --dtype q4_k_m --seed 7"), 0);
   std::ifstream x(d / "q4km.gguf", std::ios::binary), y(d / "again.gguf", std::ios::binary);
   EXPECT_TRUE(std::equal(std::istreambuf_iterator<char>(x), {}, std::istreambuf_iterator<char>(y)));
+}
+
+// When a llama.cpp build is at hand (bench/.peers, or WHALE_LLAMA_BIN naming
+// its bin/ folder), `whale quantize` must produce exactly what
+// `llama-quantize` produces from the same F32 GGUF: same types, same bytes.
+TEST(ModelWriterCli, MatchesLlamaQuantizeByteForByte) {
+  const char* env = std::getenv("WHALE_LLAMA_BIN");
+  const fs::path bin = env ? fs::path(env) : fs::path(WHALE_SOURCE_DIR) / "bench/.peers/llama.cpp/build/bin";
+  if (!fs::exists(bin / "llama-quantize")) GTEST_SKIP() << "no llama-quantize in " << bin;
+  const fs::path d = TempDir("llama");
+  std::ofstream(d / "config.json") << kRandomConfig;
+  ASSERT_EQ(Whale("gen-random --config " + (d / "config.json").string() + " --out " + (d / "f32.gguf").string() +
+                  " --dtype f32 --seed 3"), 0);
+  for (auto [ours, theirs] : {std::pair<const char*, const char*>{"q8_0", "Q8_0"}, {"q6_k", "Q6_K"},
+                              {"q4_k_m", "Q4_K_M"}, {"bf16", "BF16"}}) {
+    SCOPED_TRACE(ours);
+    const fs::path w = d / (std::string("whale-") + ours + ".gguf"), l = d / (std::string("llama-") + ours + ".gguf");
+    ASSERT_EQ(Whale("quantize " + (d / "f32.gguf").string() + " " + w.string() + " --type " + ours), 0);
+    const std::string cmd = "LD_LIBRARY_PATH=" + bin.string() + " " + (bin / "llama-quantize").string() + " " +
+                            (d / "f32.gguf").string() + " " + l.string() + " " + theirs + " 1 > " +
+                            (d / "llama.log").string() + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    GgufFile a(w.string()), b(l.string());
+    ASSERT_EQ(a.tensors().size(), b.tensors().size());
+    int same = 0;
+    for (const auto& t : b.tensors()) {
+      const GgufTensorInfo* m = a.FindTensor(t.name);
+      ASSERT_TRUE(m) << t.name;
+      EXPECT_EQ(GgmlTypeName(m->ggml_type), GgmlTypeName(t.ggml_type)) << t.name;
+      EXPECT_EQ(m->ne, t.ne) << t.name;
+      if (m->nbytes == t.nbytes && std::memcmp(m->data, t.data, t.nbytes) == 0) ++same;
+      else ADD_FAILURE() << t.name << ": bytes differ from llama-quantize's";
+    }
+    std::printf("%s: %d/%zu tensors byte-identical to llama-quantize %s\n", ours, same, b.tensors().size(), theirs);
+  }
 }
 
 TEST(ModelWriterCli, QuantizeFolderAndGgufInputs) {
