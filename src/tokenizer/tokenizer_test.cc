@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/test_data.h"
 #include "tokenizer/utf8.h"
@@ -132,6 +134,18 @@ TEST(TokenizerV3, InvalidUtf8IsEncodedBytewise) {
     EXPECT_EQ(bytes, s) << IdsStr(ids);
   }
   EXPECT_EQ(t.Decode(t.Encode("\xea\xb0", false)), "\xEF\xBF\xBD");
+}
+
+// One Tokenizer shared by threads (the BPE cache is locked, scratch space is
+// per thread): same ids as a single thread.
+TEST(TokenizerV3, ConcurrentEncodeAgrees) {
+  std::string text = testing::ReadAll(SharedTok("bench-mixed.txt")).substr(0, 60000);
+  auto want = V3().Encode(text, true);
+  std::vector<std::vector<int32_t>> got(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back([&, i] { got[i] = V3().Encode(text, true); });
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) EXPECT_EQ(g, want);
 }
 
 }  // namespace
