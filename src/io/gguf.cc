@@ -3,6 +3,7 @@
 #include "io/gguf.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -416,6 +417,65 @@ std::optional<std::string> GgufFile::GetString(const std::string& key) const {
 const GgufTensorInfo* GgufFile::FindTensor(const std::string& name) const {
   auto it = tensor_index_.find(name);
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
+}
+
+// ------------------------------------------------------------------ split
+
+GgufSplit::GgufSplit(const std::string& path) {
+  // gguf-split names parts "%s-%05d-of-%05d.gguf".
+  const std::string tail = "-00001-of-00000.gguf";
+  std::vector<std::string> paths = {path};
+  if (path.size() > tail.size()) {
+    const std::string t = path.substr(path.size() - tail.size());
+    auto digits = [&](size_t a, size_t n) {
+      for (size_t i = a; i < a + n; ++i)
+        if (t[i] < '0' || t[i] > '9') return false;
+      return true;
+    };
+    if (t[0] == '-' && digits(1, 5) && t.compare(6, 4, "-of-") == 0 && digits(10, 5) && t.compare(15, 5, ".gguf") == 0) {
+      const int count = std::stoi(t.substr(10, 5));
+      const std::string stem = path.substr(0, path.size() - tail.size());
+      if (count < 1) throw Error(path + ": split file name says 0 parts");
+      paths.clear();
+      for (int i = 1; i <= count; ++i) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "-%05d-of-%05d.gguf", i, count);
+        paths.push_back(stem + buf);
+      }
+    }
+  }
+  for (size_t i = 0; i < paths.size(); ++i) {
+    parts_.push_back(std::make_shared<GgufFile>(paths[i]));
+    const GgufFile& f = *parts_.back();
+    if (paths.size() > 1) {
+      const auto no = f.GetInt("split.no"), count = f.GetInt("split.count");
+      if (!no || !count || *no != int64_t(i) || *count != int64_t(paths.size()))
+        throw Error(f.path() + ": split.no / split.count do not say part " + std::to_string(i) + " of " +
+                    std::to_string(paths.size()));
+    }
+    for (const auto& t : f.tensors()) {
+      if (index_.count(t.name))
+        throw Error(f.path() + ": tensor " + t.name + " is also in " + parts_[index_[t.name].first]->path());
+      index_[t.name] = {i, &t};
+    }
+  }
+}
+
+const GgufTensorInfo* GgufSplit::FindTensor(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : it->second.second;
+}
+
+const GgufFile& GgufSplit::PartOf(const std::string& tensor) const {
+  auto it = index_.find(tensor);
+  return it == index_.end() ? meta() : *parts_[it->second.first];
+}
+
+std::vector<const GgufTensorInfo*> GgufSplit::tensors() const {
+  std::vector<const GgufTensorInfo*> out;
+  for (const auto& p : parts_)
+    for (const auto& t : p->tensors()) out.push_back(&t);
+  return out;
 }
 
 // ------------------------------------------------------------------ writer

@@ -111,6 +111,28 @@ class GgufFile {
   std::shared_ptr<MappedFile> mapping() const { return file_; }
 };
 
+// A model in one GGUF file, or split by llama.cpp's gguf-split into parts
+// NAME-00001-of-0000N.gguf (each a complete GGUF; the first holds the
+// metadata, every part has split.no / split.count). Opening any part opens
+// them all; tensors are found across parts, and a name in two parts is an
+// error.
+class GgufSplit {
+ public:
+  explicit GgufSplit(const std::string& path);  // throws Error
+
+  const GgufFile& meta() const { return *parts_.front(); }
+  const std::string& path() const { return meta().path(); }
+  const std::vector<std::shared_ptr<GgufFile>>& parts() const { return parts_; }
+  const GgufTensorInfo* FindTensor(const std::string& name) const;
+  const GgufFile& PartOf(const std::string& tensor) const;  // for messages
+  size_t num_tensors() const { return index_.size(); }
+  std::vector<const GgufTensorInfo*> tensors() const;  // part by part, file order
+
+ private:
+  std::vector<std::shared_ptr<GgufFile>> parts_;
+  std::map<std::string, std::pair<size_t, const GgufTensorInfo*>> index_;
+};
+
 // Streaming writer: declare every key and tensor first, then WriteHeader(),
 // then feed each tensor's bytes in declaration order (in as many pieces as
 // convenient), then Finish(). Only one tensor piece is ever in memory.

@@ -19,7 +19,7 @@ namespace {
 const char* kArch = "deepseek2";
 
 struct Meta {
-  const GgufFile& f;
+  const GgufFile& f;  // the part holding the metadata
   std::vector<std::string>& notes;
 
   std::string Key(const std::string& k) const { return std::string(kArch) + "." + k; }
@@ -37,7 +37,8 @@ struct Meta {
 
 // The config from the deepseek2 keys (GGUF.md section 3), with the tensors
 // consulted where the keys are ambiguous (legacy vs split attention layout).
-ModelConfig ConfigFromGguf(const GgufFile& f, std::vector<std::string>& notes) {
+ModelConfig ConfigFromGguf(const GgufSplit& split, std::vector<std::string>& notes) {
+  const GgufFile& f = split.meta();
   Meta m{f, notes};
   const auto arch = f.GetString("general.architecture");
   if (!arch) throw Error(f.path() + ": key general.architecture is missing");
@@ -61,7 +62,7 @@ ModelConfig ConfigFromGguf(const GgufFile& f, std::vector<std::string>& notes) {
   c.moe_intermediate_size = m.OptInt("expert_feed_forward_length").value_or(0);
 
   // q_lora_rank: decided by the tensors (GGUF.md pitfall 2), the key checked against them.
-  const bool has_q = f.FindTensor("blk.0.attn_q.weight") != nullptr;
+  const bool has_q = split.FindTensor("blk.0.attn_q.weight") != nullptr;
   if (has_q && c.q_lora_rank) {
     notes.push_back("file has attn_q and q_lora_rank " + std::to_string(c.q_lora_rank) + ": using attn_q (no query LoRA)");
     c.q_lora_rank = 0;
@@ -70,8 +71,8 @@ ModelConfig ConfigFromGguf(const GgufFile& f, std::vector<std::string>& notes) {
   // Head sizes: the _mla keys (split layout) or the legacy key_length/value_length.
   const int64_t rope = c.qk_rope_head_dim;
   auto kl_mla = m.OptInt("attention.key_length_mla"), vl_mla = m.OptInt("attention.value_length_mla");
-  const GgufTensorInfo* kb = f.FindTensor("blk.0.attn_k_b.weight");
-  const GgufTensorInfo* vb = f.FindTensor("blk.0.attn_v_b.weight");
+  const GgufTensorInfo* kb = split.FindTensor("blk.0.attn_k_b.weight");
+  const GgufTensorInfo* vb = split.FindTensor("blk.0.attn_v_b.weight");
   if (kl_mla && vl_mla) {
     c.qk_nope_head_dim = *kl_mla - rope;
     c.v_head_dim = *vl_mla;
@@ -90,7 +91,7 @@ ModelConfig ConfigFromGguf(const GgufFile& f, std::vector<std::string>& notes) {
   } else if (const GgufValue* tok = f.Find("tokenizer.ggml.tokens")) {
     c.vocab_size = int64_t(tok->array_size());
     notes.push_back("no vocab_size key: taken from tokenizer.ggml.tokens");
-  } else if (const GgufTensorInfo* e = f.FindTensor("token_embd.weight"); e && e->ne.size() == 2) {
+  } else if (const GgufTensorInfo* e = split.FindTensor("token_embd.weight"); e && e->ne.size() == 2) {
     c.vocab_size = e->ne[1];
     notes.push_back("no vocab_size key: taken from token_embd");
   }
@@ -98,7 +99,7 @@ ModelConfig ConfigFromGguf(const GgufFile& f, std::vector<std::string>& notes) {
   // Routing (GGUF.md section 3 "What a loader should infer", pitfalls 4 and 5).
   bool biased = false;
   for (int64_t l = 0; l < c.num_hidden_layers && !biased; ++l)
-    biased = f.FindTensor("blk." + std::to_string(l) + ".exp_probs_b.bias") != nullptr;
+    biased = split.FindTensor("blk." + std::to_string(l) + ".exp_probs_b.bias") != nullptr;
   const int64_t gating = m.OptInt("expert_gating_func").value_or(0);
   if (gating == 2) c.scoring_func = ScoringFunc::kSigmoid;
   else if (gating == 0 || gating == 1) c.scoring_func = ScoringFunc::kSoftmax;
@@ -163,12 +164,12 @@ ModelConfig ConfigFromGguf(const GgufFile& f, std::vector<std::string>& notes) {
 
   // Bounds before anything is sized from these counts: every layer and
   // every expert needs tensors in the file.
-  if (c.num_hidden_layers > int64_t(f.tensors().size()))
+  if (c.num_hidden_layers > int64_t(split.num_tensors()))
     m.Fail("block_count", "is " + std::to_string(c.num_hidden_layers) + " but the file has only " +
-                              std::to_string(f.tensors().size()) + " tensors");
+                              std::to_string(split.num_tensors()) + " tensors");
   if (c.n_routed_experts > (int64_t(1) << 20)) m.Fail("expert_count", "is implausibly large");
 
-  c.tie_word_embeddings = f.FindTensor("output.weight") == nullptr;
+  c.tie_word_embeddings = split.FindTensor("output.weight") == nullptr;
   if (c.tie_word_embeddings) notes.push_back("no output.weight: lm_head tied to token_embd");
   c.bos_token_id = f.GetInt("tokenizer.ggml.bos_token_id").value_or(0);
   c.eos_token_id = f.GetInt("tokenizer.ggml.eos_token_id").value_or(1);
@@ -180,7 +181,7 @@ ModelConfig ConfigFromGguf(const GgufFile& f, std::vector<std::string>& notes) {
 // Binds GGUF tensors to HF names in the store (GGUF.md section 4 table).
 class TensorMapper {
  public:
-  TensorMapper(const GgufFile& f, const ModelConfig& c, TensorStore& store, std::vector<std::string>& notes)
+  TensorMapper(const GgufSplit& f, const ModelConfig& c, TensorStore& store, std::vector<std::string>& notes)
       : f_(f), c_(c), store_(store), notes_(notes) {}
 
   void Run() {
@@ -219,8 +220,8 @@ class TensorMapper {
       }
     }
     std::vector<std::string> unused;
-    for (const auto& t : f_.tensors())
-      if (!used.count(t.name)) unused.push_back(t.name);
+    for (const GgufTensorInfo* t : f_.tensors())
+      if (!used.count(t->name)) unused.push_back(t->name);
     if (!unused.empty())
       notes_.push_back(std::to_string(unused.size()) + " GGUF tensors not used by the deepseek2 mapping, e.g. " +
                        unused.front());
@@ -228,7 +229,7 @@ class TensorMapper {
 
  private:
   [[noreturn]] void Fail(const GgufTensorInfo& t, const std::string& why) const {
-    throw Error(f_.path() + ": tensor " + t.name + ": " + why);
+    throw Error(f_.PartOf(t.name).path() + ": tensor " + t.name + ": " + why);
   }
   DType TypeOf(const GgufTensorInfo& t) const {
     auto d = DTypeFromGgml(t.ggml_type);
@@ -241,7 +242,7 @@ class TensorMapper {
     TensorView v;
     v.name = hf;
     v.dtype = TypeOf(t);
-    v.file = f_.path() + " (" + t.name + ")";
+    v.file = f_.PartOf(t.name).path() + " (" + t.name + ")";
     v.data = t.data;
     v.nbytes = t.nbytes;
     return v;
@@ -327,7 +328,7 @@ class TensorMapper {
     }
   }
 
-  const GgufFile& f_;
+  const GgufSplit& f_;
   const ModelConfig& c_;
   TensorStore& store_;
   std::vector<std::string>& notes_;
@@ -337,11 +338,12 @@ class TensorMapper {
 }  // namespace
 
 std::unique_ptr<Model> LoadGgufModel(const std::string& path, bool with_mtp) {
-  auto f = std::make_shared<GgufFile>(path);
+  auto f = std::make_shared<GgufSplit>(path);
   auto model = std::make_unique<Model>();
   model->path = path;
   model->store.origin = path;
   model->config = ConfigFromGguf(*f, model->notes);
+  if (f->parts().size() > 1) model->notes.push_back("read from " + std::to_string(f->parts().size()) + " gguf-split parts");
   if (with_mtp) model->notes.push_back("deepseek2 GGUF files never contain the MTP module (take it from the HF safetensors)");
   TensorMapper(*f, model->config, model->store, model->notes).Run();
   model->store.keepalive.push_back(f);

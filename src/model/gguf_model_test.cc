@@ -162,6 +162,34 @@ TEST(GgufModel, LogitsMatchModelPy) {
   }
 }
 
+// gguf-split layout: NAME-0000i-of-0000N.gguf, metadata in the first part,
+// split.* keys in every part; opening the first part loads all of them.
+TEST(GgufModel, SplitFilesLoadAsOneModel) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(WHALE_BINARY_DIR) / "gguf_model_test_tmp" / "split";
+  fs::create_directories(dir);
+  GgufFile src(kFixtures + "gguf/v3-f32.gguf");
+  const size_t n = src.tensors().size(), half = n / 2;
+  for (int part = 0; part < 2; ++part) {
+    GgufWriter w((dir / ("v3-0000" + std::to_string(part + 1) + "-of-00002.gguf")).string());
+    if (part == 0)
+      for (const auto& [k, v] : src.kv()) w.Add(k, v);
+    w.Add("split.no", GgufValue::U32(part));  // gguf-split writes u16; any integer type is read
+    w.Add("split.count", GgufValue::U32(2));
+    w.Add("split.tensors.count", GgufValue::I32(int32_t(n)));
+    const size_t a = part ? half : 0, b = part ? n : half;
+    for (size_t i = a; i < b; ++i) w.AddTensor(src.tensors()[i].name, src.tensors()[i].ne, src.tensors()[i].ggml_type);
+    w.WriteHeader();
+    for (size_t i = a; i < b; ++i) w.Append(src.tensors()[i].data, src.tensors()[i].nbytes);
+    w.Finish();
+  }
+  auto m = LoadGgufModel((dir / "v3-00001-of-00002.gguf").string(), false);
+  const LogitsResult r = RunLogits(*m, kFixtures + "v3/expected.safetensors");
+  EXPECT_LE(r.max_diff, 1e-3f);
+  fs::remove(dir / "v3-00002-of-00002.gguf");
+  EXPECT_THROW(LoadGgufModel((dir / "v3-00001-of-00002.gguf").string(), false), Error);
+}
+
 TEST(GgufModel, LoadModelDispatchesOnTheExtension) {
   auto m = LoadModel(kFixtures + "gguf/v3-f32.gguf");
   EXPECT_EQ(m->config.model_type, "deepseek_v3");
