@@ -28,13 +28,14 @@ run() {  # run N: N concurrent requests; prints "N streams: T tokens in S s = R 
   local n=$1 t0 t1 total=0 out
   out=$(mktemp -d)
   t0=$(date +%s.%N)
-  for i in $(seq "$n"); do one "$i" > "$out/$i" & done
-  wait
+  local pids=()
+  for i in $(seq "$n"); do one "$i" > "$out/$i" & pids+=($!); done
+  wait "${pids[@]}"  # not a bare wait: the server is a child too
   t1=$(date +%s.%N)
   for i in $(seq "$n"); do total=$((total + $(cat "$out/$i"))); done
   rm -rf "$out"
   awk -v n="$n" -v t="$total" -v t0="$t0" -v t1="$t1" \
-    'BEGIN { s = t1 - t0; printf "%d stream%s: %d tokens in %.2f s = %.1f tok/s total, %.1f tok/s per stream\n", n, n > 1 ? "s" : "", t, s, t / s, t / s / n }'
+    'BEGIN { s = t1 - t0; printf "%d stream(s): %d tokens in %.2f s = %.1f tok/s total, %.1f tok/s per stream\n", n, t, s, t / s, t / s / n }'
 }
 one 0 >/dev/null  # warm-up: page in the weights
 echo "whale serve, $(nproc) cores, WHALE_THREADS=${WHALE_THREADS:-default}, $TOKENS tokens per stream, model $MODEL"
