@@ -9,9 +9,12 @@
 #include <fstream>
 #include <random>
 
+#include <zlib.h>
+
 #include "io/error.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
+#include "model/gguf_metadata.h"
 #include "model/gguf_tokenizer.h"
 #include "model/transformer.h"
 
@@ -265,6 +268,52 @@ TEST(GgufTokenizer, RebuildsAHfTokenizerJson) {
   const nlohmann::json v2 = GgufTokenizerJson(kFixtures + "gguf/v2-lite-f32.gguf");
   EXPECT_EQ(v2["pre_tokenizer"]["pretokenizers"].size(), 7u);  // deepseek-llm: 6 splits + ByteLevel
   EXPECT_EQ(v2["model"]["vocab"].size(), 1536u);
+}
+
+// DeepSeek-V3's real tokenizer.json -> tokenizer.ggml.* (as `whale quantize`
+// writes it) -> GgufTokenizerJson: vocabulary, merges, added tokens and the
+// pre-tokenizer come back as they went in.
+TEST(GgufTokenizer, RealV3TokenizerRoundTripsThroughGguf) {
+  const std::string gz = std::string(WHALE_SHARED_DIR) + "/tokenizer/deepseek-v3/tokenizer.json.gz";
+  gzFile in = gzopen(gz.c_str(), "rb");
+  if (!in) GTEST_SKIP() << "no " << gz;
+  std::string text;
+  char buf[1 << 16];
+  for (int n; (n = gzread(in, buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
+  gzclose(in);
+  const nlohmann::json orig = nlohmann::json::parse(text);
+
+  ModelConfig c;
+  c.model_type = "deepseek_v3";
+  c.vocab_size = 129280;
+  c.bos_token_id = 0, c.eos_token_id = 1;
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(WHALE_BINARY_DIR) / "gguf_model_test_tmp";
+  fs::create_directories(dir);
+  const std::string path = (dir / "tok.gguf").string();
+  {
+    GgufWriter w(path);
+    w.Add("general.architecture", GgufValue::Str("deepseek2"));
+    AddHfTokenizer(w, c, orig, "tokenizer.json");
+    w.Finish();
+  }
+  const nlohmann::json j = GgufTokenizerJson(path);
+  int vocab_ok = 0;
+  for (auto& [t, id] : orig["model"]["vocab"].items()) vocab_ok += j["model"]["vocab"].value(t, -1) == id.get<int64_t>();
+  EXPECT_EQ(vocab_ok, int(orig["model"]["vocab"].size()));
+  EXPECT_EQ(j["model"]["merges"], orig["model"]["merges"]);
+  EXPECT_EQ(j["pre_tokenizer"], orig["pre_tokenizer"]);
+  EXPECT_EQ(j["decoder"], orig["decoder"]);
+  std::map<int64_t, nlohmann::json> added;
+  for (const auto& a : j["added_tokens"]) added[a["id"].get<int64_t>()] = a;
+  for (const auto& a : orig["added_tokens"]) {
+    const auto it = added.find(a["id"].get<int64_t>());
+    ASSERT_NE(it, added.end()) << a["content"];
+    EXPECT_EQ(it->second["content"], a["content"]);
+    EXPECT_EQ(it->second["special"], a["special"]);
+  }
+  EXPECT_EQ(added.size(), orig["added_tokens"].size());
+  EXPECT_EQ(j["whale_gguf"]["vocab_size"], 129280);
 }
 
 }  // namespace
