@@ -318,7 +318,7 @@ HWY_NOINLINE void Q8Tile(const uint8_t* const* rows, const uint8_t* xq, const fl
     for (int t = 0; t < T; ++t) {
       xv[t] = _mm512_loadu_si512(xq + t * cols + b * 32);
       xs[t] = _mm512_permutexvar_ps(
-          halves, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(xd + t * nb + b)))));
+          halves, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i_u*>(xd + t * nb + b)))));
     }
     #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
