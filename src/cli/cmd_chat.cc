@@ -152,10 +152,11 @@ int Chat(Opts o) {
     enum { kNothing, kThinking, kAnswer } shown = kNothing;
     std::string answer;
     auto show = [&](const ReasoningDelta& d) {
-      if (!d.reasoning.empty() && !o.hide_thinking) {
-        if (shown == kNothing) term.Out(term.Dim("thinking\n"));
+      if (!d.reasoning.empty()) {
+        // Hidden thinking still gets its label, so a long silence reads as work.
+        if (shown == kNothing) term.Out(term.Dim(o.hide_thinking ? "thinking..." : "thinking\n"));
         shown = kThinking;
-        term.Out(term.Dim(d.reasoning));
+        if (!o.hide_thinking) term.Out(term.Dim(d.reasoning));
       }
       if (!d.content.empty()) {
         if (shown == kThinking) term.Out(term.Dim("\n") + "\n");

@@ -18,6 +18,8 @@ printf 'first line \\\nsecond line\n/help\n/exit\n' | timeout 60 "$WHALE" chat -
 if grep -q $'\x1b' "$WORK/plain"; then fail "escape codes in non-terminal output"; fi
 [ "$(grep -c '^thinking$' "$WORK/plain")" = 1 ] || fail "expected one answer: $(cat "$WORK/plain")"
 grep -q '^Commands:' "$WORK/plain" || fail "/help missing"
+printf 'hi\n' | timeout 60 "$WHALE" chat --model "$MODEL" -n 4 --hide-thinking > "$WORK/hidden"
+grep -qx 'thinking\.\.\. \[length limit\]' "$WORK/hidden" || fail "--hide-thinking still shows reasoning: $(cat "$WORK/hidden")"
 echo "ok chat through pipes"
 
 # --- a terminal: streamed answer with a dimmed "thinking" label, Ctrl-C, /reset, /system
