@@ -27,16 +27,18 @@ try {
   await page.fill("#max-tokens", "48");
 
   check("a message gets a streamed reply");
+  // Count DOM updates of the reply: a streamed reply arrives in many.
+  await page.evaluate(() => {
+    window.updates = 0;
+    new MutationObserver(() => window.updates++).observe(document.getElementById("log"),
+                                                         { subtree: true, childList: true, characterData: true });
+  });
   await page.fill("#input", "Hello, whale! Show me `code`.");
   await page.keyboard.press("Enter");
   await page.waitForSelector(".msg.user", { timeout: 5000 });
-  // Mid-stream: the stop button is live and text is arriving.
-  await page.waitForFunction(() => !document.getElementById("stop").disabled, null, { timeout: 10000 });
-  await page.waitForFunction(() => {
-    const m = document.querySelector(".msg.assistant");
-    return m && (m.querySelector(".thinking .body").textContent.length + m.querySelector(".content").textContent.length) > 0;
-  }, null, { timeout: 30000 });
   await page.waitForSelector(".msg.assistant[data-done='1']", { timeout: 60000 });
+  const updates = await page.evaluate(() => window.updates);
+  assert.ok(updates >= 5, `the reply arrived in ${updates} updates, not streamed`);
   const reply = await page.$eval(".msg.assistant", (m) => ({
     thinking: m.querySelector(".thinking .body").textContent,
     hidden: m.querySelector(".thinking").hidden,
@@ -61,8 +63,9 @@ try {
   await page.dispatchEvent("#max-tokens", "change");
   await page.fill("#input", "Now talk for a long time.");
   await page.click("#send");
-  await page.waitForFunction(() => !document.getElementById("stop").disabled, null, { timeout: 10000 });
-  await page.waitForTimeout(500);
+  await page.waitForFunction(() => !document.getElementById("stop").disabled, null, { timeout: 20000 });
+  await page.waitForFunction(() => document.querySelectorAll(".msg.assistant .thinking .body")[1]?.textContent.length > 0,
+                             null, { timeout: 30000 });
   await page.click("#stop");
   await page.waitForFunction(() => document.querySelectorAll(".msg.assistant[data-done='1']").length === 2, null, { timeout: 10000 });
   assert.equal(await page.isDisabled("#stop"), true);

@@ -28,7 +28,12 @@ need_node() {
 # and R1's chat template (made once per build folder).
 MODEL=$BUILD/e2e-model-r1
 make_model() {
-  [ -f "$MODEL/model.safetensors" ] || node "$JS_DIR/make-model.mjs" "$SHARED" "$MODEL" >/dev/null
+  [ -f "$MODEL/model.safetensors" ] && return 0
+  # Built aside and renamed, so tests run in parallel (ctest -j) never see half a model.
+  local tmp="$MODEL.tmp.$$"
+  node "$JS_DIR/make-model.mjs" "$SHARED" "$tmp" >/dev/null
+  mv -T "$tmp" "$MODEL" 2>/dev/null || rm -rf "$tmp"
+  [ -f "$MODEL/model.safetensors" ] || fail "could not make the test model"
 }
 
 # start_server ARGS...: sets PID, BASE; waits (up to 60 s) for /health.
