@@ -14,7 +14,8 @@ struct UnicodeAddition {
 };
 extern const UnicodeAddition kUnicodeAdditions[5];
 
-// Rewrites the escapes above; everything else is copied unchanged.
+// Rewrites the escapes above; everything else is copied unchanged. Inside a
+// character class, \S and \P{..} cannot be widened and stay PCRE2's.
 std::string OnigurumaToPcre2(std::string_view pattern);
 
 }  // namespace whale

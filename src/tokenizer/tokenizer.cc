@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <unordered_map>
 
 #include "io/error.h"
@@ -156,7 +155,8 @@ Tokenizer Tokenizer::Build(const json& tok, BpeData&& bpe_data, const json& conf
   CheckDecoder(Field(tok, "decoder"));
 
   size_t n = impl->bpe->vocab_size();
-  const json& added = tok.contains("added_tokens") ? tok["added_tokens"] : json::array();
+  static const json kNoTokens = json::array();
+  const json& added = Field(tok, "added_tokens").is_null() ? kNoTokens : Field(tok, "added_tokens");
   if (!added.is_array()) throw Error("tokenizer.json: added_tokens is not an array");
   for (size_t i = 0; i < added.size(); ++i) {
     const json& a = added[i];
