@@ -215,6 +215,11 @@ class TensorMapper {
       if (kb || vb) {
         if (!kb || !vb) throw Error(f_.path() + ": layer " + std::to_string(l) + " has only one of attn_k_b / attn_v_b");
         if (!store_.find(a + "kv_b_proj.weight")) RebuildKvB(*kb, *vb, a + "kv_b_proj.weight");
+        // The absorbed form as stored, for kernels that want it without the
+        // rebuilt copy: k_b rows (h, r) of qk_nope_head_dim values (W_UK[h]ᵀ),
+        // v_b rows (h, j) of kv_lora_rank values (W_UV[h]). Views, no copy.
+        AbsorbedView(*kb, a + "k_b_proj.weight");
+        AbsorbedView(*vb, a + "v_b_proj.weight");
         used.insert(kb->name);
         used.insert(vb->name);
       }
@@ -275,6 +280,12 @@ class TensorMapper {
       v.data = t.data + uint64_t(e * parts + part) * rows * row_bytes;
       Add(std::move(v));
     }
+  }
+  // A 3-D [cols, rows, heads] tensor as a 2-D [heads·rows, cols] view.
+  void AbsorbedView(const GgufTensorInfo& t, const std::string& hf) {
+    TensorView v = View(t, hf);
+    v.shape = {t.ne[2] * t.ne[1], t.ne[0]};
+    Add(std::move(v));
   }
   // kv_b_proj [H·(Dn+Dv), R] from attn_k_b (ne [Dn, R, H]: per head W_UKᵀ,
   // transposed) and attn_v_b (ne [R, Dv, H]): GGUF.md "The kv_b split".

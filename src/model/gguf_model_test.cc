@@ -193,6 +193,30 @@ TEST(GgufModel, SplitFilesLoadAsOneModel) {
   EXPECT_THROW(LoadGgufModel((dir / "v3-00001-of-00002.gguf").string(), false), Error);
 }
 
+// The split layout's tensors are also exposed as stored (absorbed form):
+// k_b_proj row (h, r) = kv_b_proj rows h·(Dn+Dv) + i, column r (i < Dn);
+// v_b_proj row (h, j) = kv_b_proj row h·(Dn+Dv) + Dn + j.
+TEST(GgufModel, AbsorbedViewsAgreeWithTheRebuiltKvB) {
+  auto m = LoadGgufModel(kFixtures + "gguf/v2-lite-q8_0.gguf", false);
+  const ModelConfig& c = m->config;
+  const int64_t H = c.num_attention_heads, Dn = c.qk_nope_head_dim, Dv = c.v_head_dim, R = c.kv_lora_rank;
+  const TensorView* kb = m->store.find("model.layers.1.self_attn.k_b_proj.weight");
+  const TensorView* vb = m->store.find("model.layers.1.self_attn.v_b_proj.weight");
+  ASSERT_TRUE(kb && vb);
+  EXPECT_EQ(kb->shape, (std::vector<int64_t>{H * R, Dn}));
+  EXPECT_EQ(vb->shape, (std::vector<int64_t>{H * Dv, R}));
+  const std::vector<float> kv = Decode(m->weights.layers[1].self_attn.kv_b_proj);
+  const std::vector<float> k = Decode(WeightView{kb->dtype, H * R, Dn, kb->data});
+  const std::vector<float> v = Decode(WeightView{vb->dtype, H * Dv, R, vb->data});
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t i = 0; i < Dn; ++i)
+        ASSERT_EQ(k[(h * R + r) * Dn + i], kv[(h * (Dn + Dv) + i) * R + r]);
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t j = 0; j < Dv; ++j)
+      for (int64_t r = 0; r < R; ++r) ASSERT_EQ(v[(h * Dv + j) * R + r], kv[(h * (Dn + Dv) + Dn + j) * R + r]);
+}
+
 TEST(GgufModel, LoadModelDispatchesOnTheExtension) {
   auto m = LoadModel(kFixtures + "gguf/v3-f32.gguf");
   EXPECT_EQ(m->config.model_type, "deepseek_v3");
