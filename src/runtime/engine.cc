@@ -39,8 +39,9 @@ Engine::Engine(const Model& model, const TokenText& text, EngineOptions opt, Thr
       pool_(pool),
       tf_(model, pool),
       cache_(model.config, tf_.cache_layers(), opt.slots, opt.max_len) {
-  if (opt_.slots < 1 || opt_.max_len < 2 || opt_.max_batch_tokens < opt_.slots)
-    throw Error("engine: need slots >= 1, max_len >= 2 and max_batch_tokens >= slots");
+  if (opt_.slots < 1 || opt_.max_len < 2) throw Error("engine: need slots >= 1 and a context of at least 2 tokens");
+  // Every running sequence needs its decode token in each step, plus room for prefill.
+  opt_.max_batch_tokens = std::max(opt_.max_batch_tokens, 2 * opt_.slots);
   const int64_t H = model.config.hidden_size, V = model.config.vocab_size;
   slots_.resize(size_t(opt_.slots));
   for (auto& s : slots_) s.tokens.reserve(size_t(opt_.max_len));
