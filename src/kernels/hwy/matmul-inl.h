@@ -137,6 +137,84 @@ struct RowQ8 {
   }
 };
 
+// ggml Q4_K: super-blocks of 256 = f16 d, f16 dmin, 12 bytes of 6-bit
+// scales/mins for 8 sub-blocks of 32, then 128 bytes of nibbles: byte
+// 32·(e/64) + e%32 holds element e in its low (e%64 < 32) or high nibble.
+// value = d·sc_j·q − dmin·m_j, j = e/32 (ggml's dequantize_row_q4_K).
+struct RowQ4K {
+  const uint8_t* p;
+  HWY_INLINE const uint8_t* Addr(int64_t c) const { return p + (c >> 8) * 144; }
+  static HWY_INLINE void ScaleMin(const uint8_t* s, int j, float d, float dmin, float* a, float* b) {
+    int sc, m;
+    if (j < 4) {
+      sc = s[j] & 63, m = s[j + 4] & 63;
+    } else {
+      sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+      m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+    *a = d * float(sc), *b = dmin * float(m);
+  }
+  HWY_INLINE VF Load(DF df, int64_t c) const {
+    const uint8_t* blk = p + (c >> 8) * 144;
+    const int e = int(c & 255);
+    uint16_t hd, hm;
+    std::memcpy(&hd, blk, 2);
+    std::memcpy(&hm, blk + 2, 2);
+    float a, b;
+    ScaleMin(blk + 4, e >> 5, F16ToF32(hd), F16ToF32(hm), &a, &b);
+    const hn::Rebind<uint8_t, DF> d8;
+    const hn::Rebind<int32_t, DF> di;
+    auto q = hn::PromoteTo(di, hn::LoadU(d8, blk + 16 + 32 * (e >> 6) + (e & 31)));
+    q = (e & 32) ? hn::ShiftRight<4>(q) : hn::And(q, hn::Set(di, 0xF));
+    return hn::Sub(hn::Mul(hn::Set(df, a), hn::ConvertTo(df, q)), hn::Set(df, b));
+  }
+  HWY_INLINE float At(int64_t c) const {
+    const uint8_t* blk = p + (c >> 8) * 144;
+    const int e = int(c & 255);
+    uint16_t hd, hm;
+    std::memcpy(&hd, blk, 2);
+    std::memcpy(&hm, blk + 2, 2);
+    float a, b;
+    ScaleMin(blk + 4, e >> 5, F16ToF32(hd), F16ToF32(hm), &a, &b);
+    const uint8_t byte = blk[16 + 32 * (e >> 6) + (e & 31)];
+    return a * float((e & 32) ? byte >> 4 : byte & 0xF) - b;
+  }
+};
+
+// ggml Q6_K: super-blocks of 256 = ql[128] (low nibbles), qh[64] (2 high
+// bits), int8 scales[16], f16 d. Element e: half h = e/128, l = e%128,
+// g = l/32, i = l%32: q = (ql[64h + 32(g&1) + i] >> 4·(g>=2) & 15 |
+// (qh[32h + i] >> 2g & 3) << 4) − 32, value = d·scales[8h + i/16 + 2g]·q.
+struct RowQ6K {
+  const uint8_t* p;
+  HWY_INLINE const uint8_t* Addr(int64_t c) const { return p + (c >> 8) * 210; }
+  HWY_INLINE VF Load(DF df, int64_t c) const {
+    const uint8_t* blk = p + (c >> 8) * 210;
+    const int e = int(c & 255), h = e >> 7, g = (e >> 5) & 3, i = e & 31;
+    uint16_t hd;
+    std::memcpy(&hd, blk + 208, 2);
+    const float scale = F16ToF32(hd) * float(int8_t(blk[192 + 8 * h + (i >> 4) + 2 * g]));
+    const hn::Rebind<uint8_t, DF> d8;
+    const hn::Rebind<int32_t, DF> di;
+    auto lo = hn::PromoteTo(di, hn::LoadU(d8, blk + 64 * h + 32 * (g & 1) + i));
+    lo = hn::And(g >= 2 ? hn::ShiftRight<4>(lo) : lo, hn::Set(di, 15));
+    auto hi = hn::PromoteTo(di, hn::LoadU(d8, blk + 128 + 32 * h + i));
+    hi = hn::And(hn::ShiftRightSame(hi, 2 * g), hn::Set(di, 3));
+    const auto q = hn::Sub(hn::Or(lo, hn::ShiftLeft<4>(hi)), hn::Set(di, 32));
+    return hn::Mul(hn::Set(df, scale), hn::ConvertTo(df, q));
+  }
+  HWY_INLINE float At(int64_t c) const {
+    const uint8_t* blk = p + (c >> 8) * 210;
+    const int e = int(c & 255), h = e >> 7, g = (e >> 5) & 3, i = e & 31;
+    uint16_t hd;
+    std::memcpy(&hd, blk + 208, 2);
+    const float scale = F16ToF32(hd) * float(int8_t(blk[192 + 8 * h + (i >> 4) + 2 * g]));
+    const int lo = (blk[64 * h + 32 * (g & 1) + i] >> (g >= 2 ? 4 : 0)) & 15;
+    const int hi = (blk[128 + 32 * h + i] >> (2 * g)) & 3;
+    return scale * float((lo | hi << 4) - 32);
+  }
+};
+
 // ---------------------------------------------------------------- fp32 tiles
 
 // y[t·ldy + r] = rows[r] · x[t·ldx ..], r < R, t < T. With ahead != 0, each
@@ -489,7 +567,15 @@ inline bool MatMulTarget(const float* x, int64_t n, const WeightView& w, float* 
       MatMulRows<RowQ8>([&](int64_t r) { return RowQ8{data + r * rb}; }, false, x, n, w, y, pool);
 #endif
       return true;
-    case DType::kQ4_K: case DType::kQ5_0: case DType::kQ6_K:
+    case DType::kQ4_K:
+      if (w.cols % 256) return false;
+      MatMulRows<RowQ4K>([&](int64_t r) { return RowQ4K{data + r * rb}; }, false, x, n, w, y, pool);
+      return true;
+    case DType::kQ6_K:
+      if (w.cols % 256) return false;
+      MatMulRows<RowQ6K>([&](int64_t r) { return RowQ6K{data + r * rb}; }, false, x, n, w, y, pool);
+      return true;
+    case DType::kQ5_0:
       MatMulDequant(x, n, w, y, pool);
       return true;
     default:
