@@ -143,6 +143,17 @@ struct RowQ8 {
 // value = d·sc_j·q − dmin·m_j, j = e/32 (ggml's dequantize_row_q4_K).
 struct RowQ4K {
   const uint8_t* p;
+  // The super-block's d and dmin, decoded once per 256 columns.
+  mutable int64_t sb_ = -1;
+  mutable float d_ = 0, dmin_ = 0;
+  HWY_INLINE void Scales(int64_t c) const {
+    if ((c >> 8) == sb_) return;
+    sb_ = c >> 8;
+    uint16_t hd, hm;
+    std::memcpy(&hd, p + sb_ * 144, 2);
+    std::memcpy(&hm, p + sb_ * 144 + 2, 2);
+    d_ = F16ToF32(hd), dmin_ = F16ToF32(hm);
+  }
   HWY_INLINE const uint8_t* Addr(int64_t c) const { return p + (c >> 8) * 144; }
   static HWY_INLINE void ScaleMin(const uint8_t* s, int j, float d, float dmin, float* a, float* b) {
     int sc, m;
@@ -157,11 +168,9 @@ struct RowQ4K {
   HWY_INLINE VF Load(DF df, int64_t c) const {
     const uint8_t* blk = p + (c >> 8) * 144;
     const int e = int(c & 255);
-    uint16_t hd, hm;
-    std::memcpy(&hd, blk, 2);
-    std::memcpy(&hm, blk + 2, 2);
+    Scales(c);
     float a, b;
-    ScaleMin(blk + 4, e >> 5, F16ToF32(hd), F16ToF32(hm), &a, &b);
+    ScaleMin(blk + 4, e >> 5, d_, dmin_, &a, &b);
     const hn::Rebind<uint8_t, DF> d8;
     const hn::Rebind<int32_t, DF> di;
     auto q = hn::PromoteTo(di, hn::LoadU(d8, blk + 16 + 32 * (e >> 6) + (e & 31)));
@@ -187,13 +196,18 @@ struct RowQ4K {
 // (qh[32h + i] >> 2g & 3) << 4) − 32, value = d·scales[8h + i/16 + 2g]·q.
 struct RowQ6K {
   const uint8_t* p;
+  mutable int64_t sb_ = -1;  // super-block whose d is in d_
+  mutable float d_ = 0;
   HWY_INLINE const uint8_t* Addr(int64_t c) const { return p + (c >> 8) * 210; }
   HWY_INLINE VF Load(DF df, int64_t c) const {
     const uint8_t* blk = p + (c >> 8) * 210;
     const int e = int(c & 255), h = e >> 7, g = (e >> 5) & 3, i = e & 31;
-    uint16_t hd;
-    std::memcpy(&hd, blk + 208, 2);
-    const float scale = F16ToF32(hd) * float(int8_t(blk[192 + 8 * h + (i >> 4) + 2 * g]));
+    if ((c >> 8) != sb_) {
+      uint16_t hd;
+      std::memcpy(&hd, blk + 208, 2);
+      sb_ = c >> 8, d_ = F16ToF32(hd);
+    }
+    const float scale = d_ * float(int8_t(blk[192 + 8 * h + (i >> 4) + 2 * g]));
     const hn::Rebind<uint8_t, DF> d8;
     const hn::Rebind<int32_t, DF> di;
     auto lo = hn::PromoteTo(di, hn::LoadU(d8, blk + 64 * h + 32 * (g & 1) + i));
