@@ -81,4 +81,13 @@ echo "ok SIGTERM ends in-flight streams and exits 0"
 start_server
 timeout 300 node "$JS_DIR/openai.mjs" "$BASE"
 stop_server
+# --- reasoning_content and content apart, on the bundled model that thinks
+TINY=$E2E_DIR/../../models/whale-tiny
+if [ -f "$TINY/model.safetensors" ]; then
+  MODEL=$TINY start_server
+  timeout 120 node "$JS_DIR/reasoning.mjs" "$BASE"
+  stop_server
+else
+  echo "note: models/whale-tiny absent, reasoning split checked by unit tests only"
+fi
 echo "serve_openai: all passed"
