@@ -120,38 +120,43 @@ int Whale(const std::string& args, std::string* output = nullptr) {
 }
 
 TEST(ModelWriter, Q8_0GgufEqualsGgufPyConversionOfTheSameFixture) {
-  auto hf = LoadHfFolder(kFixtures + "v2-lite", false);
-  const std::string out = (TempDir("q8") / "v2-lite-q8_0.gguf").string();
-  WriteOptions o;
-  o.scheme = QuantScheme::kQ8_0;
-  o.pool = &DefaultPool();
-  WriteGgufModel(out, hf->config, SourceOf(*hf), o);
-  GgufFile ours(out), ref(kFixtures + "gguf/v2-lite-q8_0.gguf");
-  ASSERT_EQ(ours.tensors().size(), ref.tensors().size());
-  for (const auto& r : ref.tensors()) {
-    const GgufTensorInfo* t = ours.FindTensor(r.name);
-    ASSERT_TRUE(t) << r.name;
-    EXPECT_EQ(t->ne, r.ne) << r.name;
-    EXPECT_EQ(t->ggml_type, r.ggml_type) << r.name;
-    ASSERT_EQ(t->nbytes, r.nbytes) << r.name;
-    EXPECT_EQ(std::memcmp(t->data, r.data, r.nbytes), 0) << r.name << ": bytes differ from gguf-py's";
-  }
-  int keys = 0;
-  for (const auto& [k, v] : ref.kv()) {
-    if (k.rfind("deepseek2.", 0) != 0 && k != "general.architecture" && k != "general.file_type") continue;
-    const GgufValue* mine = ours.Find(k);
-    ASSERT_TRUE(mine) << k;
-    EXPECT_EQ(mine->type, v.type) << k;
-    EXPECT_EQ(mine->i, v.i) << k;
-    EXPECT_EQ(float(mine->f), float(v.f)) << k;
-    EXPECT_EQ(mine->s, v.s) << k;
-    ++keys;
-  }
-  for (const auto& [k, v] : ours.kv())
-    if (k.rfind("deepseek2.", 0) == 0) {
-      EXPECT_TRUE(ref.Find(k)) << "extra key " << k;
+  // From the HF folder, and from the legacy-layout (attn_kv_b) F32 GGUF.
+  for (const char* from : {"v2-lite", "gguf/v2-lite-f32.gguf"}) {
+    SCOPED_TRACE(from);
+    auto hf = LoadModel(kFixtures + from, false);
+    const std::string out = (TempDir("q8") / "v2-lite-q8_0.gguf").string();
+    WriteOptions o;
+    o.scheme = QuantScheme::kQ8_0;
+    o.pool = &DefaultPool();
+    WriteGgufModel(out, hf->config, SourceOf(*hf), o);
+    GgufFile ours(out), ref(kFixtures + "gguf/v2-lite-q8_0.gguf");
+    ASSERT_EQ(ours.tensors().size(), ref.tensors().size());
+    for (const auto& r : ref.tensors()) {
+      const GgufTensorInfo* t = ours.FindTensor(r.name);
+      ASSERT_TRUE(t) << r.name;
+      EXPECT_EQ(t->ne, r.ne) << r.name;
+      EXPECT_EQ(t->ggml_type, r.ggml_type) << r.name;
+      ASSERT_EQ(t->nbytes, r.nbytes) << r.name;
+      EXPECT_EQ(std::memcmp(t->data, r.data, r.nbytes), 0) << r.name << ": bytes differ from gguf-py's";
     }
-  std::printf("%zu tensors byte-identical, %d metadata keys equal\n", ref.tensors().size(), keys);
+    int keys = 0;
+    for (const auto& [k, v] : ref.kv()) {
+      if (k.rfind("deepseek2.", 0) != 0 && k != "general.architecture" && k != "general.file_type") continue;
+      const GgufValue* mine = ours.Find(k);
+      ASSERT_TRUE(mine) << k;
+      EXPECT_EQ(mine->type, v.type) << k;
+      EXPECT_EQ(mine->i, v.i) << k;
+      EXPECT_EQ(float(mine->f), float(v.f)) << k;
+      EXPECT_EQ(mine->s, v.s) << k;
+      ++keys;
+    }
+    for (const auto& [k, v] : ours.kv())
+      if (k.rfind("deepseek2.", 0) == 0) {
+        EXPECT_TRUE(ref.Find(k)) << "extra key " << k;
+      }
+    std::printf("%s -> q8_0: %zu tensors byte-identical to gguf-py's, %d metadata keys equal\n", from,
+                ref.tensors().size(), keys);
+  }
 }
 
 TEST(ModelWriter, F32GgufRoundTripsReproduceModelPyLogits) {
