@@ -15,6 +15,10 @@ DType ParseSafetensorsDType(const std::string& s, const std::string& where) {
       {"F8_E4M3", DType::kF8E4M3}, {"I8", DType::kI8},    {"I16", DType::kI16},
       {"I32", DType::kI32},   {"I64", DType::kI64},       {"U8", DType::kU8},
       {"F64", DType::kF64},   {"BOOL", DType::kBool},
+      // Not in the safetensors spec: GGUF block formats, written by `whale quantize`
+      // into folders; blocks run along the last dimension, as in GGUF.
+      {"Q8_0", DType::kQ8_0}, {"Q4_K", DType::kQ4_K},     {"Q5_0", DType::kQ5_0},
+      {"Q6_K", DType::kQ6_K},
   };
   auto it = kNames.find(s);
   if (it == kNames.end()) throw Error(where + ": unsupported dtype \"" + s + "\"");
@@ -71,7 +75,11 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
     if (begin > end || end > data_size)
       throw Error(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                   ") lie outside the data section (" + std::to_string(data_size) + " bytes)");
-    const uint64_t want = numel * uint64_t(GetBlockInfo(t.dtype).block_bytes);
+    const BlockInfo bi = GetBlockInfo(t.dtype);
+    if (bi.block_elems > 1 && (t.shape.empty() || t.shape.back() % bi.block_elems != 0))
+      throw Error(where + ": last dimension is not a multiple of " + std::string(DTypeName(t.dtype)) +
+                  "'s block of " + std::to_string(bi.block_elems));
+    const uint64_t want = numel / uint64_t(bi.block_elems) * uint64_t(bi.block_bytes);
     if (end - begin != want)
       throw Error(where + ": byte size " + std::to_string(end - begin) + " does not match shape x dtype (" +
                   std::to_string(want) + ")");

@@ -52,6 +52,18 @@ TEST(Safetensors, RoundTripsWrittenTensors) {
   EXPECT_EQ(f.metadata().at("k"), "v");
 }
 
+TEST(Safetensors, BlockFormatsSizeByBlocks) {
+  std::map<std::string, OwnedTensor> t;
+  t["q8"] = {DType::kQ8_0, {3, 64}, std::vector<uint8_t>(3 * 2 * 34, 7)};
+  t["q4k"] = {DType::kQ4_K, {2, 256}, std::vector<uint8_t>(2 * 144, 9)};
+  const std::string path = TempPath("blocks.safetensors");
+  WriteSafetensors(path, t, {});
+  SafetensorsFile f(path);
+  EXPECT_EQ(f.find("q8")->dtype, DType::kQ8_0);
+  EXPECT_EQ(f.find("q8")->nbytes, 3u * 2 * 34);
+  EXPECT_EQ(f.find("q4k")->nbytes, 2u * 144);
+}
+
 TEST(Safetensors, EachLyingHeaderGetsAOneLineErrorNamingTheProblem) {
   struct Case { std::string name, header; size_t data; int64_t claimed; std::string expect; };
   const std::vector<Case> cases = {
@@ -64,6 +76,8 @@ TEST(Safetensors, EachLyingHeaderGetsAOneLineErrorNamingTheProblem) {
       {"negative", R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4, -1, "shape"},
       {"reversed", R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", 4, -1, "outside the data section"},
       {"entry", R"({"w":{"dtype":"F32","shape":[1]}})", 4, -1, "data_offsets"},
+      {"qrow", R"({"w":{"dtype":"Q8_0","shape":[2,48],"data_offsets":[0,102]}})", 102, -1, "not a multiple of Q8_0's block of 32"},
+      {"qsize", R"({"w":{"dtype":"Q8_0","shape":[2,32],"data_offsets":[0,64]}})", 64, -1, "does not match shape"},
       {"huge", R"({"w":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,4]}})", 4, -1, "too large"},
   };
   for (const auto& c : cases) {

@@ -298,6 +298,8 @@ TEST(ModelWriterCli, QuantizeFolderAndGgufInputs) {
   ASSERT_EQ(Whale("quantize " + (d / "v3-bf16").string() + " " + (d / "v3-q8.gguf").string() + " --type q8_0", &log), 0)
       << log;
   EXPECT_NE(log.find("MTP"), std::string::npos) << log;
+  // FP8 -> Q4_K_M folder: block formats in safetensors load like GGUF's.
+  ASSERT_EQ(Whale("quantize " + kFixtures + "v3 " + (d / "v3-q4km").string() + " --type q4_k_m", &log), 0) << log;
   // GGUF -> GGUF keeps the tokenizer.
   ASSERT_EQ(Whale("quantize " + kFixtures + "gguf/v3-f32.gguf " + (d / "v3-q6.gguf").string() + " --type q6_k", &log), 0)
       << log;
@@ -308,7 +310,7 @@ TEST(ModelWriterCli, QuantizeFolderAndGgufInputs) {
   const Expected e = LoadExpected("v3");
   auto bf = LoadModel((d / "v3-bf16").string(), true);
   EXPECT_TRUE(bf->has_mtp());
-  for (const char* m : {"v3-bf16", "v3-q8.gguf", "v3-q6.gguf"}) {
+  for (const char* m : {"v3-bf16", "v3-q8.gguf", "v3-q6.gguf", "v3-q4km"}) {
     auto model = LoadModel((d / m).string(), false);
     const Agreement a = Compare(e.logits, Prefill(*model, e.ids, e.B, e.T), model->config.vocab_size);
     std::printf("v3 via %s: top-1 %d/%d, mean KL %.2e, max |Δlogit| %.3f\n", m, a.top1, a.n, a.mean_kl, a.max_diff);
