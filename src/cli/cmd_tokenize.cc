@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "io/error.h"
+#include "runtime/chat_model.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
@@ -25,13 +26,13 @@ struct TokOpts {
 void AddTokenizerOptions(CLI::App& app, TokOpts& o) {
   app.add_option("--tokenizer", o.tokenizer, "tokenizer.json (tokenizer_config.json beside it is used when present)");
   app.add_option("--config", o.config, "tokenizer_config.json to use with --tokenizer");
-  app.add_option("--model", o.model, "model folder with tokenizer.json (+ tokenizer_config.json)");
+  app.add_option("--model", o.model, "model folder with tokenizer.json (+ tokenizer_config.json), or a .gguf file");
 }
 
 Tokenizer LoadTokenizer(const TokOpts& o) {
   namespace fs = std::filesystem;
   if (!o.model.empty() && !o.tokenizer.empty()) throw Error("give --tokenizer or --model, not both");
-  if (!o.model.empty()) return Tokenizer::FromModelDir(o.model);
+  if (!o.model.empty()) return LoadModelTokenizer(o.model);
   if (o.tokenizer.empty()) throw Error("no tokenizer: give --tokenizer FILE or --model DIR");
   std::string config = o.config;
   if (config.empty()) {

@@ -18,8 +18,9 @@ namespace whale {
 
 class ChatModel : public TokenText {
  public:
-  // Throws Error naming what is missing (folder, tokenizer.json, ...).
-  static std::unique_ptr<ChatModel> Load(const std::string& dir);
+  // A folder or a .gguf file. Throws Error naming what is missing.
+  // template_name (deepseek-v3 | deepseek-r1) overrides the model's own template.
+  static std::unique_ptr<ChatModel> Load(const std::string& dir, const std::string& template_name = "");
 
   // messages: [{"role": system|user|assistant, "content": string}], already
   // validated. Ends with the assistant's opening (and R1's "<think>\n").
@@ -42,6 +43,10 @@ class ChatModel : public TokenText {
   std::string name_;
   bool reasoning_ = false;
 };
+
+// The tokenizer of a model folder (tokenizer.json + tokenizer_config.json) or
+// the one a .gguf file carries.
+Tokenizer LoadModelTokenizer(const std::string& path);
 
 // models/whale-tiny under the source tree: the model `--model` defaults to.
 std::string DefaultModelDir();
