@@ -373,7 +373,7 @@ inline void MatMulDequant(const float* x, int64_t n, const WeightView& w, float*
 // ---------------------------------------------------------------- Q8_0 · int8
 #if HWY_TARGET == HWY_AVX3_DL
 #pragma GCC push_options
-#pragma GCC target("avx512vnni")
+#pragma GCC target("avx512vnni,avx512vl,avx512bw,avx512dq,f16c")
 
 // Activations as ggml's q8_0 (scale kept in fp32): per token cols bytes
 // holding q + 128 (unsigned, as vpdpbusd wants its first operand) and one
@@ -520,6 +520,238 @@ inline void MatMulQ8Int8(const float* x, int64_t n, const WeightView& w, float* 
   });
 }
 
+
+// ---------------------------------------------------------------- Q4_K, Q6_K, Q5_0 · int8
+// Activations quantised per 32-block as for Q8_0 (the same rounding bound),
+// but signed (x ≈ dx·q), with per int32 lane (4 columns) its block scale
+// xs = dx and its sum off = dx·Σ_4 q. The weights' quants are unsigned
+// (Q4_K 0..15, Q6_K q+32, Q5_0 q+16), so vpdpbusd(w, x) gives Σ_4 w·q per
+// lane; lane scales come from the weight side, and the offsets (Q4_K's
+// mins, Q6_K's 32, Q5_0's 16) are subtracted per lane as scale·off.
+inline void QuantizeK8(const float* x, int64_t n, int64_t cols, int8_t* xq, float* xs, float* xo) {
+  const int64_t nb = cols / 32, nl = cols / 4;
+  const __m256i ones = _mm256_set1_epi8(1);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* s = x + t * cols + b * 32;
+      const __m512 a = _mm512_loadu_ps(s), c = _mm512_loadu_ps(s + 16);
+      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(c)));
+      const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+      const __m512 vid = _mm512_set1_ps(id);
+      const __m128i qa = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(a, vid)));
+      const __m128i qc = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(c, vid)));
+      const __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(qa), qc, 1);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + t * cols + b * 32), q);
+      const __m256 vd = _mm256_set1_ps(d);
+      _mm256_storeu_ps(xs + t * nl + b * 8, vd);
+      _mm256_storeu_ps(xo + t * nl + b * 8,
+                       _mm256_mul_ps(vd, _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, q))));
+    }
+}
+
+enum class KFmt { kQ4K, kQ6K, kQ5_0 };
+
+// Q4_K: the 8 sub-block scales d·sc_j and mins dmin·m_j of a super-block.
+HWY_INLINE void Q4KScales(const uint8_t* blk, __m512* sc, __m512* m) {
+  uint32_t u[4];
+  std::memcpy(u, blk + 4, 12);
+  constexpr uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
+  u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4);
+  const uint32_t aux = u[1] & k1;
+  u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
+  u[2] = aux;
+  u[0] &= k1;
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
+  uint16_t hd, hm;
+  std::memcpy(&hd, blk, 2);
+  std::memcpy(&hm, blk + 2, 2);
+  const __m512 s = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b));  // lanes 0-7 sc, 8-15 m
+  const __m512 dd = _mm512_insertf32x8(_mm512_set1_ps(_cvtsh_ss(hd)), _mm256_set1_ps(_cvtsh_ss(hm)), 1);
+  const __m512 v = _mm512_mul_ps(s, dd);
+  *sc = v;
+  *m = _mm512_shuffle_f32x4(v, v, 0xEE);  // m_j to lanes 0-7
+}
+
+// y[t·ldy + r] = row r · token t over R rows × T tokens (int8 activations).
+template <KFmt F, int R, int T>
+HWY_NOINLINE void KTile(const uint8_t* const* rows, const int8_t* xq, const float* xs, const float* xo, int64_t cols,
+                        float* y, int64_t ldy, int64_t ahead) {
+  const int64_t nl = cols / 4;
+  __m512 acc[R][T];
+  #pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  const __m512i zero = _mm512_setzero_si512(), m0f = _mm512_set1_epi8(0x0F);
+  // One 64-column chunk: weights wq (unsigned), lane scales ws, lane offset
+  // factor wo (acc -= wo·off); column c0, lane l0.
+  auto chunk = [&](int r, __m512i wq, __m512 ws, __m512 wo, int64_t c0, int64_t l0) HWY_ATTR {
+    #pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const __m512i xv = _mm512_loadu_si512(xq + t * cols + c0);
+      const __m512 dot = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, wq, xv)),
+                                       _mm512_loadu_ps(xs + t * nl + l0));
+      acc[r][t] = _mm512_fmadd_ps(dot, ws, acc[r][t]);
+      acc[r][t] = _mm512_fnmadd_ps(wo, _mm512_loadu_ps(xo + t * nl + l0), acc[r][t]);
+    }
+  };
+  if constexpr (F == KFmt::kQ4K) {
+    const __m512i sh = _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0);
+    const int64_t nsb = cols / 256;
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      #pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* blk = rows[r] + sb * 144;
+        _mm_prefetch(reinterpret_cast<const char*>(blk) + ahead, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(blk) + ahead + 64, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(blk) + ahead + 128, _MM_HINT_T0);
+        __m512 sc, m;
+        Q4KScales(blk, &sc, &m);
+        #pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          const __m512i idx = _mm512_set_epi32(2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1,
+                                               2 * k + 1, 2 * k + 1, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k, 2 * k);
+          const __m512i v = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * k)));
+          const __m512i wq = _mm512_and_si512(_mm512_srlv_epi64(v, sh), m0f);
+          chunk(r, wq, _mm512_permutexvar_ps(idx, sc), _mm512_permutexvar_ps(idx, m), sb * 256 + 64 * k, sb * 64 + 16 * k);
+        }
+      }
+    }
+  } else if constexpr (F == KFmt::kQ6K) {
+    const __m512i m03 = _mm512_set1_epi8(3);
+    const __m512 k32 = _mm512_set1_ps(32.0f);
+    const int64_t nsb = cols / 256;
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      #pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* blk = rows[r] + sb * 210;
+        #pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) _mm_prefetch(reinterpret_cast<const char*>(blk) + ahead + 64 * i, _MM_HINT_T0);
+        uint16_t hd;
+        std::memcpy(&hd, blk + 208, 2);
+        const __m512 wsall = _mm512_mul_ps(
+            _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192)))),
+            _mm512_set1_ps(_cvtsh_ss(hd)));
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) {
+          const int h = c >> 1, hi = c & 1;
+          const __m512i ql = _mm512_loadu_si512(blk + 64 * h);
+          const __m512i lo = _mm512_and_si512(hi ? _mm512_srli_epi16(ql, 4) : ql, m0f);
+          const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h)));
+          const __m512i sh = hi ? _mm512_set_epi64(6, 6, 6, 6, 4, 4, 4, 4) : _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
+          const __m512i hb = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi64(qh, sh), m03), 4);
+          const __m512i wq = _mm512_or_si512(lo, hb);
+          const __m512i idx = _mm512_set_epi32(4 * c + 3, 4 * c + 3, 4 * c + 3, 4 * c + 3, 4 * c + 2, 4 * c + 2,
+                                               4 * c + 2, 4 * c + 2, 4 * c + 1, 4 * c + 1, 4 * c + 1, 4 * c + 1, 4 * c,
+                                               4 * c, 4 * c, 4 * c);
+          const __m512 ws = _mm512_permutexvar_ps(idx, wsall);
+          chunk(r, wq, ws, _mm512_mul_ps(ws, k32), sb * 256 + 64 * c, sb * 64 + 16 * c);
+        }
+      }
+    }
+  } else {  // Q5_0: two 32-blocks per chunk; an odd last block with the upper half zero
+    const __m512i sh = _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0), m10 = _mm512_set1_epi8(0x10);
+    const __m512i halves = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512 k16 = _mm512_set1_ps(16.0f);
+    const int64_t nb = cols / 32;
+    for (int64_t b = 0; b < nb; b += 2) {
+      const bool pair = b + 1 < nb;
+      #pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* p = rows[r] + b * 22;
+        _mm_prefetch(reinterpret_cast<const char*>(p) + ahead, _MM_HINT_T0);
+        uint32_t qh0, qh1 = 0;
+        uint16_t h0, h1 = 0;
+        std::memcpy(&h0, p, 2);
+        std::memcpy(&qh0, p + 2, 4);
+        __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 6)));
+        if (pair) {
+          std::memcpy(&h1, p + 22, 2);
+          std::memcpy(&qh1, p + 24, 4);
+          v = _mm512_mask_broadcast_i32x4(v, 0xFF00, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 28)));
+        }
+        const __m512i hb = _mm512_and_si512(_mm512_movm_epi8(__mmask64(qh0 | uint64_t(qh1) << 32)), m10);
+        __m512i wq = _mm512_or_si512(_mm512_and_si512(_mm512_srlv_epi64(v, sh), m0f), hb);
+        if (!pair) wq = _mm512_maskz_mov_epi32(0x00FF, wq);
+        const __m512 ws = _mm512_permutexvar_ps(
+            halves, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(int(h0 | uint32_t(h1) << 16)))));
+        const __m512 wo = _mm512_mul_ps(ws, k16);
+        if (pair) {
+          chunk(r, wq, ws, wo, b * 32, b * 8);
+        } else {
+          #pragma GCC unroll 16
+          for (int t = 0; t < T; ++t) {
+            const __m512i xv = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + t * cols + b * 32)));
+            const __m512 dot = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, wq, xv)),
+                                             _mm512_maskz_loadu_ps(0x00FF, xs + t * nl + b * 8));
+            acc[r][t] = _mm512_fmadd_ps(dot, ws, acc[r][t]);
+            acc[r][t] = _mm512_fnmadd_ps(wo, _mm512_maskz_loadu_ps(0x00FF, xo + t * nl + b * 8), acc[r][t]);
+          }
+        }
+      }
+    }
+  }
+  #pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+template <KFmt F, int R>
+inline void KTokens(const uint8_t* const* rows, const int8_t* xq, const float* xs, const float* xo, int64_t n,
+                    int64_t cols, float* y, int64_t ldy, int64_t ahead) {
+  const int64_t nl = cols / 4;
+  int64_t t = 0;
+  for (; t + kToks <= n; t += kToks)
+    KTile<F, R, kToks>(rows, xq + t * cols, xs + t * nl, xo + t * nl, cols, y + t * ldy, ldy, ahead);
+  const int8_t* qt = xq + t * cols;
+  const float* st = xs + t * nl;
+  const float* ot = xo + t * nl;
+  float* yt = y + t * ldy;
+  switch (n - t) {
+    case 1: KTile<F, R, 1>(rows, qt, st, ot, cols, yt, ldy, ahead); break;
+    case 2: KTile<F, R, 2>(rows, qt, st, ot, cols, yt, ldy, ahead); break;
+    case 3: KTile<F, R, 3>(rows, qt, st, ot, cols, yt, ldy, ahead); break;
+    default: break;
+  }
+}
+
+template <KFmt F>
+inline void MatMulKInt8(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
+  const int64_t cols = w.cols, nl = cols / 4, rb = w.row_bytes();
+  thread_local std::vector<int8_t> xq;
+  thread_local std::vector<float> xs, xo;
+  if (int64_t(xq.size()) < n * cols) xq.resize(n * cols);
+  if (int64_t(xs.size()) < n * nl) xs.resize(n * nl), xo.resize(n * nl);
+  int8_t* q = xq.data();
+  float* s = xs.data();
+  float* o = xo.data();
+  if (pool && n >= 16) {
+    pool->ParallelFor(n, [&](int64_t t0, int64_t t1) {
+      QuantizeK8(x + t0 * cols, t1 - t0, cols, q + t0 * cols, s + t0 * nl, o + t0 * nl);
+    });
+  } else {
+    QuantizeK8(x, n, cols, q, s, o);
+  }
+  const int64_t tblock = std::max<int64_t>(kToks, kL2Budget / (3 * cols) / kToks * kToks);
+  const int64_t ahead = kRows * rb;
+  SplitRows(w.rows, n * w.rows * cols, pool, [&](int64_t r0, int64_t r1) {
+    for (int64_t t0 = 0; t0 < n; t0 += tblock) {
+      const int64_t nt = std::min(tblock, n - t0);
+      for (int64_t r = r0; r < r1; r += kRows) {
+        const int64_t count = std::min<int64_t>(kRows, r1 - r);
+        const uint8_t* rows[kRows];
+        for (int64_t i = 0; i < count; ++i) rows[i] = w.data + (r + i) * rb;
+        float* yr = y + t0 * w.rows + r;
+        if (count == kRows) KTokens<F, kRows>(rows, q + t0 * cols, s + t0 * nl, o + t0 * nl, nt, cols, yr, w.rows, ahead);
+        else
+          for (int64_t i = 0; i < count; ++i)
+            KTokens<F, 1>(rows + i, q + t0 * cols, s + t0 * nl, o + t0 * nl, nt, cols, yr + i, w.rows, ahead);
+      }
+    }
+  });
+}
+
 #pragma GCC pop_options
 #endif  // HWY_TARGET == HWY_AVX3_DL
 
@@ -583,13 +815,27 @@ inline bool MatMulTarget(const float* x, int64_t n, const WeightView& w, float* 
       return true;
     case DType::kQ4_K:
       if (w.cols % 256) return false;
+#if HWY_TARGET == HWY_AVX3_DL
+      MatMulKInt8<KFmt::kQ4K>(x, n, w, y, pool);
+      return true;
+#endif
       MatMulRows<RowQ4K>([&](int64_t r) { return RowQ4K{data + r * rb}; }, false, x, n, w, y, pool);
       return true;
     case DType::kQ6_K:
       if (w.cols % 256) return false;
+#if HWY_TARGET == HWY_AVX3_DL
+      MatMulKInt8<KFmt::kQ6K>(x, n, w, y, pool);
+      return true;
+#endif
       MatMulRows<RowQ6K>([&](int64_t r) { return RowQ6K{data + r * rb}; }, false, x, n, w, y, pool);
       return true;
     case DType::kQ5_0:
+#if HWY_TARGET == HWY_AVX3_DL
+      if (w.cols % 32 == 0) {
+        MatMulKInt8<KFmt::kQ5_0>(x, n, w, y, pool);
+        return true;
+      }
+#endif
       MatMulDequant(x, n, w, y, pool);
       return true;
     default:

@@ -64,5 +64,10 @@ double MeasureReadBandwidth(ThreadPool* pool, int64_t bytes, int reps) {
 
 bool MatMulHwyQ8Int8Activations() { return HWY_DYNAMIC_DISPATCH(Q8Int8Activations)(); }
 
+bool MatMulHwyInt8Activations(DType t) {
+  return MatMulHwyQ8Int8Activations() &&
+         (t == DType::kQ8_0 || t == DType::kQ4_K || t == DType::kQ6_K || t == DType::kQ5_0);
+}
+
 }  // namespace whale
 #endif  // HWY_ONCE

@@ -27,6 +27,11 @@ std::string MatMulHwyTarget();
 // VNNI path); the result then carries ggml's q8_0 activation rounding error.
 bool MatMulHwyQ8Int8Activations();
 
+// True when MatMulHwy quantises the activations to int8 per 32-block for
+// weights of type t (Q8_0, and Q4_K / Q6_K / Q5_0 on the VNNI path): the
+// result carries the same activation rounding error as Q8_0's.
+bool MatMulHwyInt8Activations(DType t);
+
 // Σ p[0, n) with SIMD loads as fast as one core reads memory: the probe for
 // measured read bandwidth (whale bench, matmul_bench).
 double SumFloatsHwy(const float* p, int64_t n);

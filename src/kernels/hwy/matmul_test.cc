@@ -2,8 +2,8 @@
 // target compiled in and supported here, over odd shapes, misaligned
 // pointers and 1/3/17/64 tokens. Tolerance from the magnitude of the terms:
 //   |y - y_ref| <= 8·eps·(sqrt(cols) + 2)·Σ|w·x|     (fp32 accumulation order)
-// plus, for Q8_0 with int8 activations (ggml's q8_0·q8_0), the activation
-// rounding: Σ_blocks (max|x_b| / 127 / 2)·Σ_b |w|.
+// plus, for Q8_0 / Q4_K / Q6_K / Q5_0 with int8 activations (per 32-block,
+// as ggml's q8_0), the activation rounding: Σ_blocks (max|x_b| / 127 / 2)·Σ_b |w|.
 #include "kernels/hwy/matmul.h"
 
 #ifndef HWY_WANT_AVX3_DL
@@ -166,7 +166,8 @@ TEST_F(MatMulHwyTest, EveryKernelOnEveryTargetMatchesReference) {
                                      (c.scaled ? "+scale" : "") + " rows " + std::to_string(rows) + " cols " +
                                      std::to_string(cols) + " n " + std::to_string(n) + " offset " +
                                      std::to_string(offset);
-            Check(w.view, xbuf.data() + offset, n, n % 2 ? &pool : nullptr, int8_acts && c.dtype == DType::kQ8_0, what);
+            Check(w.view, xbuf.data() + offset, n, n % 2 ? &pool : nullptr,
+                  int8_acts && MatMulHwyInt8Activations(c.dtype), what);
           }
         }
       }
@@ -183,7 +184,15 @@ TEST_F(MatMulHwyTest, PrefillShapesMatchReference) {
     TestWeights w = MakeWeights(dtype, 131, 1408, true, 0, rng);
     std::vector<float> x(96 * 1408);
     for (auto& v : x) v = normal(rng);
-    Check(w.view, x.data(), 96, &pool, int8_acts && dtype == DType::kQ8_0, std::string(DTypeName(dtype)) + " 131x1408 n 96");
+    Check(w.view, x.data(), 96, &pool, int8_acts && MatMulHwyInt8Activations(dtype),
+          std::string(DTypeName(dtype)) + " 131x1408 n 96");
+  }
+  for (DType dtype : {DType::kQ4_K, DType::kQ6_K, DType::kQ5_0}) {  // the K formats need cols % 256 == 0
+    TestWeights w = MakeWeights(dtype, 131, 2048, false, 0, rng);
+    std::vector<float> x(70 * 2048);
+    for (auto& v : x) v = normal(rng);
+    Check(w.view, x.data(), 70, &pool, int8_acts && MatMulHwyInt8Activations(dtype),
+          std::string(DTypeName(dtype)) + " 131x2048 n 70");
   }
 }
 
