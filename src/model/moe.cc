@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "model/routing.h"
 #include "model/transformer.h"
 
 namespace whale {
@@ -17,58 +18,17 @@ namespace whale {
 void Transformer::Route(const MoeWeights& w, const float* router_logits, int64_t n, int32_t* experts,
                         float* weights) {
   const int64_t E = c_.n_routed_experts, k = c_.num_experts_per_tok;
-  const int64_t G = c_.n_group, per_group = E / G;
-  std::vector<float> bias(E, 0.0f);
-  const bool biased = !w.e_score_correction_bias.empty();
-  if (biased) DecodeRow(w.e_score_correction_bias, 0, bias.data());
-  std::vector<float> s(E), choice(E), gscore(G);
-  std::vector<int64_t> order(std::max(E, G));
-  std::vector<char> kept(G);
+  ws_.route_s.resize(E);
+  const float* bias = nullptr;
+  if (!w.e_score_correction_bias.empty()) {
+    ws_.route_bias.resize(E);
+    DecodeRow(w.e_score_correction_bias, 0, ws_.route_bias.data());
+    bias = ws_.route_bias.data();
+  }
   for (int64_t t = 0; t < n; ++t) {
-    std::copy(router_logits + t * E, router_logits + (t + 1) * E, s.begin());
-    if (c_.scoring_func == ScoringFunc::kSoftmax) Softmax(s.data(), E);
-    else for (auto& v : s) v = 1.0f / (1.0f + std::exp(-v));
-    for (int64_t e = 0; e < E; ++e) choice[e] = s[e] + bias[e];
-
-    std::fill(kept.begin(), kept.end(), 1);
-    if (c_.topk_method != TopkMethod::kGreedy && G > 1) {
-      for (int64_t g = 0; g < G; ++g) {
-        const float* cg = choice.data() + g * per_group;
-        if (c_.topk_method == TopkMethod::kNoauxTc && biased) {  // V3: sum of the two best
-          std::vector<float> v(cg, cg + per_group);
-          std::partial_sort(v.begin(), v.begin() + 2, v.end(), std::greater<float>());
-          gscore[g] = v[0] + v[1];
-        } else {  // V2 (and unbiased V3): the best score in the group
-          gscore[g] = *std::max_element(cg, cg + per_group);
-        }
-      }
-      std::iota(order.begin(), order.begin() + G, 0);
-      std::stable_sort(order.begin(), order.begin() + G, [&](int64_t a, int64_t b) { return gscore[a] > gscore[b]; });
-      std::fill(kept.begin(), kept.end(), 0);
-      for (int64_t i = 0; i < c_.topk_group; ++i) kept[order[i]] = 1;
-    }
-    std::iota(order.begin(), order.begin() + E, 0);
-    std::stable_sort(order.begin(), order.begin() + E, [&](int64_t a, int64_t b) {
-      const bool ka = kept[a / per_group], kb = kept[b / per_group];
-      if (ka != kb) return ka;
-      return choice[a] > choice[b];
-    });
-    // Ascending expert order: the layout the fixtures (and the observer) use.
-    std::sort(order.begin(), order.begin() + k);
-    int32_t* ex = experts + t * k;
-    float* wt = weights + t * k;
-    double sum = 0;
-    for (int64_t j = 0; j < k; ++j) {
-      ex[j] = int32_t(order[j]);
-      wt[j] = s[order[j]];
-      sum += wt[j];
-    }
-    const bool normalise = c_.norm_topk_prob && k > 1;
-    const bool scale = c_.route_scaling == RouteScaling::kScaleAlways || !c_.norm_topk_prob;
-    for (int64_t j = 0; j < k; ++j) {
-      if (normalise) wt[j] = float(wt[j] / (sum + 1e-20));
-      if (scale) wt[j] *= float(c_.routed_scaling_factor);
-    }
+    RouterScores(c_, router_logits + t * E, ws_.route_s.data());
+    SelectExperts(c_, ws_.route_s.data(), bias, experts + t * k);
+    ExpertWeights(c_, ws_.route_s.data(), experts + t * k, weights + t * k);
   }
 }
 

@@ -37,9 +37,13 @@ void SelectExperts(const ModelConfig& c, const float* s, const float* bias, int3
     for (int64_t g = 0; g < G; ++g) {
       const float* cg = choice.data() + g * per_group;
       if (c.topk_method == TopkMethod::kNoauxTc && bias) {  // V3: sum of the two best
-        std::vector<float> v(cg, cg + per_group);
-        std::partial_sort(v.begin(), v.begin() + 2, v.end(), std::greater<float>());
-        gscore[g] = v[0] + v[1];
+        float b0 = -INFINITY, b1 = -INFINITY;  // the two largest, without a copy
+        for (int64_t e = 0; e < per_group; ++e) {
+          const float v = cg[e];
+          if (v > b0) b1 = b0, b0 = v;
+          else if (v > b1) b1 = v;
+        }
+        gscore[g] = b0 + b1;
       } else {  // V2 (and unbiased V3): the best score in the group
         gscore[g] = *std::max_element(cg, cg + per_group);
       }

@@ -89,6 +89,7 @@ class Transformer {
     std::vector<float> q_lat, o_lat, kv_full, latent;
     std::vector<int32_t> experts;
     std::vector<float> expert_w;
+    std::vector<float> route_s, route_bias;
     std::vector<std::vector<std::pair<int32_t, float>>> by_expert;
   } ws_;
 };
