@@ -1,4 +1,4 @@
-// The web chat page (web/index.html), compiled into the binary so whale serve
+// The web chat page (web/index.html), compiled into the binary at build time so whale serve
 // needs no files at run time and fetches nothing from elsewhere.
 #pragma once
 #include <string_view>

@@ -13,7 +13,7 @@ TEST(WebPage, EmbeddedCopyMatchesSource) {
   ASSERT_TRUE(f) << "index.html not found";
   std::stringstream ss;
   ss << f.rdbuf();
-  EXPECT_TRUE(WebPage() == ss.str()) << "run src/serve/web/embed.sh after editing index.html";
+  EXPECT_TRUE(WebPage() == ss.str());
 }
 
 TEST(WebPage, FetchesNothingFromOutside) {
