@@ -176,7 +176,7 @@ TEST(ModelWriter, F32GgufRoundTripsReproduceModelPyLogits) {
 }
 
 TEST(ModelWriter, QuantisedGgufsStayCloseToTheReference) {
-  for (const char* fixture : {"v2-lite", "v3"}) {
+  for (const char* fixture : {"v2-lite", "v2", "v3"}) {
     auto hf = LoadHfFolder(kFixtures + fixture, false);
     const Expected e = LoadExpected(fixture);
     for (QuantScheme s : {QuantScheme::kBF16, QuantScheme::kQ8_0, QuantScheme::kQ6_K, QuantScheme::kQ4_K_M}) {
@@ -198,8 +198,12 @@ TEST(ModelWriter, QuantisedGgufsStayCloseToTheReference) {
                   " | weights dequantized, f32 compute: top-1 %d/%d, mean KL %.2e\n",
                   fixture, QuantSchemeName(s).c_str(), double(mix.total_bytes) / 1024, a.top1, a.n, a.mean_kl,
                   a.max_diff, d.top1, d.n, d.mean_kl);
-      EXPECT_GE(a.top1, a.n * 3 / 4) << fixture << " " << QuantSchemeName(s);
+      // 8-bit formats keep 3/4 of the tiny fixtures' (small-margin) argmaxes;
+      // Q4_K_M's 4.5 bits lose more (v2: 55/80 from the rounding alone).
+      const int floor = s == QuantScheme::kQ4_K_M ? a.n / 2 : a.n * 3 / 4;
+      EXPECT_GE(a.top1, floor) << fixture << " " << QuantSchemeName(s);
       // The kernels may add error to the format's own, but not much.
+      EXPECT_GE(a.top1, d.top1 - 2) << fixture << " " << QuantSchemeName(s);
       EXPECT_LE(a.mean_kl, 4 * d.mean_kl + 1e-3) << fixture << " " << QuantSchemeName(s);
     }
   }
