@@ -69,13 +69,13 @@ llama_run() {  # $1 = binary, $2 = model, $3 = threads, rest = extra flags
   pp=$(echo "$out" | awk -F'|' "/ pp$P /{gsub(/ /,\"\",\$(NF-1)); split(\$(NF-1),a,\"±\"); print a[1]}")
   tg=$(echo "$out" | awk -F'|' "/ tg$N /{gsub(/ /,\"\",\$(NF-1)); split(\$(NF-1),a,\"±\"); print a[1]}")
   rss=$(echo "$out" | awk '/^RSS/{print $2*1024}')
-  echo "${pp:-nan} ${tg:-nan} ${rss:-0} nan"
+  echo "${pp:-nan} ${tg:-nan} ${rss:-0}"
 }
 
 whale_run() {  # $1 = model, $2 = threads
   local j
   j=$("$whale" bench --model "$1" -p "$P" -n "$N" -t "$2" -r "$R" --json)
-  echo "$j" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["prefill_tok_s"], j["decode_tok_s"], j["peak_rss_bytes"], j["roofline_pct"])'
+  echo "$j" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["prefill_tok_s"], j["decode_tok_s"], j["peak_rss_bytes"], j["bandwidth_gbs"], j["bytes_per_token"], j["load_s"])'
 }
 
 build_llama
@@ -93,19 +93,29 @@ for ty in $types; do
   done
 done
 
-printf '\n| model | threads | engine | pp%s tok/s | tg%s tok/s | whale roofline %% | peak RSS GiB | whale / engine (pp, tg) |\n' "$P" "$N"
+# Roofline of every engine: the bytes whale counts per generated token over
+# the read bandwidth whale bench measured in the same run.
+printf '\n| model | threads | engine | pp%s tok/s | tg%s tok/s | tg %% of roofline | peak RSS GiB | whale / engine (pp, tg) |\n' "$P" "$N"
 printf '|---|---|---|---|---|---|---|---|\n'
 for ty in $types; do
   size=$(stat -c %s "$cache/v2lite-$ty.gguf")
   for t in $threads; do
-    read -r wpp wtg wrss wroof <<<"${res[whale,$ty,$t]}"
+    read -r wpp wtg wrss wbw wbytes wload <<<"${res[whale,$ty,$t]}"
     for e in llama ik whale; do
       [ -n "${res[$e,$ty,$t]:-}" ] || { [ "$e" = ik ] && printf '| %s | %s | ik_llama.cpp | skipped: IK_LLAMA_SRC unset | | | | |\n' "$ty" "$t"; continue; }
-      read -r pp tg rss roof <<<"${res[$e,$ty,$t]}"
-      ratio=$(python3 -c "print('%.2fx, %.2fx' % ($wpp/$pp, $wtg/$tg))" 2>/dev/null || echo "-")
-      printf '| %s | %s | %s | %s | %s | %s | %.2f | %s |\n' "$ty" "$t" "$e" "$pp" "$tg" "$roof" \
-        "$(python3 -c "print($rss/2**30)")" "$ratio"
+      read -r pp tg rss _ <<<"${res[$e,$ty,$t]}"
+      name=$e; [ $e = llama ] && name=llama.cpp; [ $e = ik ] && name=ik_llama.cpp
+      python3 - "$ty" "$t" "$name" "$pp" "$tg" "$rss" "$wpp" "$wtg" "$wbw" "$wbytes" <<'PY'
+import sys
+ty, t, name = sys.argv[1:4]
+pp, tg, rss, wpp, wtg, bw, nbytes = map(float, sys.argv[4:11])
+roof = tg / (bw * 1e9 / nbytes) * 100
+ratio = "%.2fx, %.2fx" % (wpp / pp, wtg / tg) if name != "whale" else ""
+print("| %s | %s | %s | %.2f | %.2f | %.1f %% | %.2f | %s |" % (ty, t, name, pp, tg, roof, rss / 2**30, ratio))
+PY
     done
+    printf '| %s | %s | roofline (%.1f GB/s measured by whale bench, %.2f GB per token) | | %.2f | 100 %% | | |\n' "$ty" "$t" \
+      "$wbw" "$(python3 -c "print($wbytes/1e9)")" "$(python3 -c "print($wbw*1e9/$wbytes)")"
   done
   printf '| %s | | file size | | | | %.2f | |\n' "$ty" "$(python3 -c "print($size/2**30)")"
 done
