@@ -19,6 +19,9 @@ void MatMulBackward(const float* dy, const float* x, int64_t n, const float* w, 
 void MatMulBackwardRef(const float* dy, const float* x, int64_t n, const float* w, int64_t m, int64_t k, float* dx,
                        float* dw, ThreadPool* pool);
 
+// out[c, r] = in[r, c] for in [rows, cols] (out written).
+void Transpose(const float* in, int64_t rows, int64_t cols, float* out);
+
 // Forward: y = g * x / sqrt(mean(x²) + eps), rows of d (ops.h RmsNorm).
 // dx += ∂L/∂x, dg[d] += ∂L/∂g.
 void RmsNormBackward(const float* x, int64_t n, int64_t d, const float* g, double eps, const float* dy, float* dx,

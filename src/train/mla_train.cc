@@ -10,6 +10,34 @@
 #include "train/layers.h"
 
 namespace whale {
+namespace {
+
+WeightView F32View(const float* p, int64_t rows, int64_t cols) {
+  WeightView v;
+  v.dtype = DType::kF32;
+  v.rows = rows, v.cols = cols;
+  v.data = reinterpret_cast<const uint8_t*>(p);
+  return v;
+}
+
+// One (row b, head h)'s operands as contiguous copies: q [T, dn + dr],
+// k = [k_nope | k_rope] [T, dn + dr], v [T, dv] and/or vᵀ [dv, T] (null: skipped).
+void GatherHead(const MlaActs& a, int64_t b, int64_t h, int64_t T, int64_t nh, int64_t dn, int64_t dr, int64_t dv,
+                float* q, float* k, float* v, float* vt) {
+  const int64_t dqk = dn + dr, kvw = dn + dv;
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t ti = b * T + t;
+    std::memcpy(q + t * dqk, a.q.data() + (ti * nh + h) * dqk, sizeof(float) * dqk);
+    const float* kv = a.kv.data() + (ti * nh + h) * kvw;
+    std::memcpy(k + t * dqk, kv, sizeof(float) * dn);
+    std::memcpy(k + t * dqk + dn, a.kpe.data() + ti * dr, sizeof(float) * dr);
+    if (v) std::memcpy(v + t * dv, kv + dn, sizeof(float) * dv);
+    if (vt)
+      for (int64_t e = 0; e < dv; ++e) vt[e * T + t] = kv[dn + e];
+  }
+}
+
+}  // namespace
 
 void MlaForward(StepContext& s, const MlaWeights& w, MlaActs& a, const float* x, float* out) {
   const ModelConfig& c = s.c;
@@ -46,26 +74,29 @@ void MlaForward(StepContext& s, const MlaWeights& w, MlaActs& a, const float* x,
   a.kv.resize(N * nh * kvw);
   MatMul(a.c.data(), N, w.kv_b_proj, a.kv.data(), s.pool);
 
-  // probs [B, nh, T, T] (row t holds j <= t), attn [N, nh·dv].
+  // probs [B, nh, T, T] (row t holds j <= t, zeros after), attn [N, nh·dv].
+  // Per (row, head) the products are T x T matrices through the SIMD MatMul
+  // on gathered per-head copies (the causal half above the diagonal is
+  // computed and dropped: still far cheaper than Dot/Axpy per pair).
   a.probs.resize(s.B * nh * T * T);
   a.attn.resize(N * nh * dv);
   s.pool->ParallelFor(s.B * nh, [&](int64_t i0, int64_t i1) {
+    thread_local std::vector<float> qh, kh, vt, sc, oh;
+    qh.resize(T * dqk), kh.resize(T * dqk), vt.resize(dv * T), sc.resize(T * T), oh.resize(T * dv);
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t b = i / nh, h = i % nh;
+      GatherHead(a, b, h, T, nh, dn, dr, dv, qh.data(), kh.data(), nullptr, vt.data());
+      MatMul(qh.data(), T, F32View(kh.data(), T, dqk), sc.data(), nullptr);  // sc[t, j] = q_t · k_j
+      float* P = a.probs.data() + i * T * T;
       for (int64_t t = 0; t < T; ++t) {
-        const int64_t ti = b * T + t;
-        const float* q = a.q.data() + (ti * nh + h) * dqk;
-        float* p = a.probs.data() + (i * T + t) * T;
-        for (int64_t j = 0; j <= t; ++j) {
-          const int64_t tj = b * T + j;
-          p[j] = (Dot(q, a.kv.data() + (tj * nh + h) * kvw, dn) + Dot(q + dn, a.kpe.data() + tj * dr, dr)) *
-                 s.softmax_scale;
-        }
+        float* p = P + t * T;
+        for (int64_t j = 0; j <= t; ++j) p[j] = sc[t * T + j] * s.softmax_scale;
         Softmax(p, t + 1);
-        float* o = a.attn.data() + (ti * nh + h) * dv;
-        std::fill(o, o + dv, 0.0f);
-        for (int64_t j = 0; j <= t; ++j) Axpy(p[j], a.kv.data() + ((b * T + j) * nh + h) * kvw + dn, o, dv);
+        std::fill(p + t + 1, p + T, 0.0f);
       }
+      MatMul(P, T, F32View(vt.data(), dv, T), oh.data(), nullptr);  // o_t = Σ_j p[t, j] v_j
+      for (int64_t t = 0; t < T; ++t)
+        std::memcpy(a.attn.data() + ((b * T + t) * nh + h) * dv, oh.data() + t * dv, sizeof(float) * dv);
     }
   });
   MatMul(a.attn.data(), N, w.o_proj, out, s.pool);
@@ -82,34 +113,51 @@ void MlaBackward(StepContext& s, const MlaWeights& w, MlaActs& a, const float* x
   MatMulBackward(dout, a.attn.data(), N, F32(w.o_proj), H, nh * dv, dattn.data(), P.G(w.o_proj), s.pool);
 
   // Attention: each (row, head) owns its slices of dq and dkv; the shared
-  // rope key gets one buffer per head, summed after.
+  // rope key gets one buffer per head, summed after. The same T x T products
+  // as the forward, through the SIMD MatMul:
+  //   dP = dO·Vᵀ, dV = Pᵀ·dO, dS = softmax'(dP)·scale, dQ = dS·K, dK = dSᵀ·Q.
   std::vector<float> dq(N * nh * dqk, 0.0f), dkv(N * nh * kvw, 0.0f), dkpe_h(nh * N * dr, 0.0f);
   s.pool->ParallelFor(s.B * nh, [&](int64_t i0, int64_t i1) {
-    std::vector<float> dp(T);
+    thread_local std::vector<float> qh, kh, vh, doh, dot, xt, ds, tmp, res, qt, kt;
+    qh.resize(T * dqk), kh.resize(T * dqk), vh.resize(T * dv), doh.resize(T * dv), dot.resize(dv * T);
+    xt.resize(T * T), ds.resize(T * T), res.resize(T * dqk), qt.resize(dqk * T), kt.resize(dqk * T);
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t b = i / nh, h = i % nh;
-      float* dkpe = dkpe_h.data() + h * N * dr;
+      GatherHead(a, b, h, T, nh, dn, dr, dv, qh.data(), kh.data(), vh.data(), nullptr);
+      for (int64_t t = 0; t < T; ++t)
+        std::memcpy(doh.data() + t * dv, dattn.data() + ((b * T + t) * nh + h) * dv, sizeof(float) * dv);
+      const float* P = a.probs.data() + i * T * T;
+      // dV = Pᵀ·dO.
+      Transpose(P, T, T, xt.data());
+      Transpose(doh.data(), T, dv, dot.data());
+      MatMul(xt.data(), T, F32View(dot.data(), dv, T), res.data(), nullptr);
+      for (int64_t j = 0; j < T; ++j) {
+        float* d = dkv.data() + ((b * T + j) * nh + h) * kvw + dn;
+        for (int64_t e = 0; e < dv; ++e) d[e] += res[j * dv + e];
+      }
+      // dP = dO·Vᵀ, then the softmax backward row by row (zeros above the diagonal).
+      MatMul(doh.data(), T, F32View(vh.data(), T, dv), ds.data(), nullptr);
       for (int64_t t = 0; t < T; ++t) {
-        const int64_t ti = b * T + t;
-        const float* p = a.probs.data() + (i * T + t) * T;
-        const float* d_o = dattn.data() + (ti * nh + h) * dv;
-        for (int64_t j = 0; j <= t; ++j) {
-          const int64_t tj = b * T + j;
-          dp[j] = Dot(d_o, a.kv.data() + (tj * nh + h) * kvw + dn, dv);
-          Axpy(p[j], d_o, dkv.data() + (tj * nh + h) * kvw + dn, dv);
-        }
-        SoftmaxBackward(p, dp.data(), t + 1, dp.data());
-        const float* q = a.q.data() + (ti * nh + h) * dqk;
-        float* dqt = dq.data() + (ti * nh + h) * dqk;
-        for (int64_t j = 0; j <= t; ++j) {
-          const float g = dp[j] * s.softmax_scale;
-          if (g == 0.0f) continue;
-          const int64_t tj = b * T + j;
-          Axpy(g, a.kv.data() + (tj * nh + h) * kvw, dqt, dn);
-          Axpy(g, q, dkv.data() + (tj * nh + h) * kvw, dn);
-          Axpy(g, a.kpe.data() + tj * dr, dqt + dn, dr);
-          Axpy(g, q + dn, dkpe + tj * dr, dr);
-        }
+        float* d = ds.data() + t * T;
+        SoftmaxBackward(P + t * T, d, t + 1, d);
+        for (int64_t j = 0; j <= t; ++j) d[j] *= s.softmax_scale;
+        std::fill(d + t + 1, d + T, 0.0f);
+      }
+      // dQ = dS·K (this (row, head) owns dq's slice: written).
+      Transpose(kh.data(), T, dqk, kt.data());
+      MatMul(ds.data(), T, F32View(kt.data(), dqk, T), res.data(), nullptr);
+      for (int64_t t = 0; t < T; ++t)
+        std::memcpy(dq.data() + ((b * T + t) * nh + h) * dqk, res.data() + t * dqk, sizeof(float) * dqk);
+      // dK = dSᵀ·Q: the nope part into dkv, the rope part into this head's dkpe buffer.
+      Transpose(ds.data(), T, T, xt.data());
+      Transpose(qh.data(), T, dqk, qt.data());
+      MatMul(xt.data(), T, F32View(qt.data(), dqk, T), res.data(), nullptr);
+      for (int64_t j = 0; j < T; ++j) {
+        const int64_t tj = b * T + j;
+        float* d = dkv.data() + (tj * nh + h) * kvw;
+        for (int64_t e = 0; e < dn; ++e) d[e] += res[j * dqk + e];
+        float* dk = dkpe_h.data() + (h * N + tj) * dr;
+        for (int64_t e = 0; e < dr; ++e) dk[e] += res[j * dqk + dn + e];
       }
     }
   });
