@@ -82,6 +82,17 @@ TEST(BackwardTest, MatMulMatchesRef) {
   for (int64_t i = 0; i < m * k; ++i) ASSERT_NEAR(dw[i], dw_ref[i], 1e-4) << "dw " << i;
 }
 
+TEST(BackwardTest, Transpose) {
+  // Whole 8x8 blocks, edges in either dimension or both, one row, one column.
+  for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{16, 24}, {37, 45}, {8, 3}, {5, 16}, {1, 9}, {9, 1}}) {
+    std::vector<float> in(rows * cols), out(rows * cols, -1.0f);
+    for (int64_t i = 0; i < rows * cols; ++i) in[i] = float(i);
+    Transpose(in.data(), rows, cols, out.data());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) ASSERT_EQ(out[c * rows + r], in[r * cols + c]) << rows << "x" << cols;
+  }
+}
+
 TEST(BackwardTest, RmsNorm) {
   const int64_t n = 3, d = 8;
   auto x = Random(n * d, 4), g = Random(d, 5), r = Random(n * d, 6);
