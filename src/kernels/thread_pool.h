@@ -1,5 +1,7 @@
 // A persistent pool of worker threads: created once, reused for every op, so
-// the decode loop never creates threads.
+// the decode loop never creates threads. Between calls the workers spin for a
+// short while (decode issues a call every few tens of microseconds, and a
+// futex wake-up costs about as much), then sleep on a condition variable.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -33,9 +35,9 @@ class ThreadPool {
   std::condition_variable start_cv_, done_cv_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
 };
 
 // The process-wide default pool (sized by WHALE_THREADS or the core count).
