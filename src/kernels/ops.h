@@ -35,6 +35,15 @@ void DecodeRow(const WeightView& w, int64_t r, float* out);
 // y[n, w.rows] = x[n, w.cols] · wᵀ. Parallel over output rows. Uses the SIMD
 // kernels (kernels/hwy/matmul.h) where the weight type has one.
 void MatMul(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool);
+// One token through several matrices at once: jobs[i].y = jobs[i].w · jobs[i].x.
+// The rows of all jobs are split over the pool by bytes, so every thread
+// streams the same amount of weights and the pool wakes once, not per matrix.
+struct MatVecJob {
+  const float* x;
+  WeightView w;
+  float* y;
+};
+void MatVecMany(const MatVecJob* jobs, int64_t count, ThreadPool* pool);
 // The scalar oracle for MatMul: decode each row, then Dot.
 void MatMulRef(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool);
 

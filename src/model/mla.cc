@@ -24,6 +24,10 @@ void Transformer::Mla(const MlaWeights& w, int64_t layer, const Batch& b, Latent
     MatMul(x, n, w.q_a_proj, ws_.qa.data(), pool_);
     RmsNorm(ws_.qa.data(), n, c_.q_lora_rank, w.q_a_layernorm, c_.rms_norm_eps, ws_.qa.data());
     MatMul(ws_.qa.data(), n, w.q_b_proj, ws_.q.data(), pool_);
+  } else if (n == 1) {  // decode: the query and the latent in one pass over the pool
+    ws_.kva.resize(n * (r + dr));
+    const MatVecJob jobs[2] = {{x, w.q_proj, ws_.q.data()}, {x, w.kv_a_proj_with_mqa, ws_.kva.data()}};
+    MatVecMany(jobs, 2, pool_);
   } else {
     MatMul(x, n, w.q_proj, ws_.q.data(), pool_);
   }
@@ -32,8 +36,10 @@ void Transformer::Mla(const MlaWeights& w, int64_t layer, const Batch& b, Latent
 
   // Latent: [c | k_pe] = kv_a_proj_with_mqa(x); the cache keeps kv_a_layernorm(c)
   // and the roped k_pe (k_pe is shared by all heads and never normalised).
-  ws_.kva.resize(n * (r + dr));
-  MatMul(x, n, w.kv_a_proj_with_mqa, ws_.kva.data(), pool_);
+  if (c_.q_lora_rank > 0 || n != 1) {
+    ws_.kva.resize(n * (r + dr));
+    MatMul(x, n, w.kv_a_proj_with_mqa, ws_.kva.data(), pool_);
+  }
   for (int64_t t = 0; t < n; ++t) {
     float* e = cache.entry(layer, b.seq[t], b.pos[t]);
     const float* a = ws_.kva.data() + t * (r + dr);
@@ -54,13 +60,74 @@ void Transformer::AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch
   const int64_t n = int64_t(b.size()), nh = c_.num_attention_heads;
   const int64_t dn = c_.qk_nope_head_dim, dr = c_.qk_rope_head_dim, dqk = dn + dr, dv = c_.v_head_dim;
   const int64_t r = c_.kv_lora_rank, head_rows = dn + dv;
-  ws_.q_lat.assign(n * nh * r, 0.0f);
+  ws_.q_lat.resize(n * nh * r);
   ws_.o_lat.resize(n * nh * r);
   float* q_lat = ws_.q_lat.data();
   float* o_lat = ws_.o_lat.data();
+  // The GGUF's k_b / v_b views when the model has them (W_UK[h]ᵀ as rows).
+  const AbsorbedKvB* ab =
+      layer < int64_t(absorbed_.size()) && !absorbed_[layer].k_b.empty() ? &absorbed_[layer] : nullptr;
 
-  // Fold W_UK into the query: q_lat[t,h] = Σ_i q_nope[t,h,i] · kv_b_proj[h·(dn+dv)+i].
-  // Each weight row is decoded once and applied to every token.
+  // Fold W_UK into the query of head h: q_lat[t,h] = W_UK[h]ᵀ·q_nope[t,h],
+  // one product per head on k_b's rows (r rows of dn values).
+  auto fold = [&](int64_t h, std::vector<float>& xin, std::vector<float>& yout) {
+    xin.resize(n * dn);
+    yout.resize(n * r);
+    for (int64_t t = 0; t < n; ++t) std::memcpy(xin.data() + t * dn, q + (t * nh + h) * dqk, sizeof(float) * dn);
+    MatMul(xin.data(), n, ab->k_b.Rows(h * r, r), yout.data(), nullptr);
+    for (int64_t t = 0; t < n; ++t) std::memcpy(q_lat + (t * nh + h) * r, yout.data() + t * r, sizeof(float) * r);
+  };
+  // Attention of token t, head h over the latent cache of its own sequence, causal.
+  auto attend = [&](int64_t t, int64_t h, std::vector<float>& scores) {
+    const int64_t i = t * nh + h, len = b.pos[t] + 1;
+    scores.resize(len);
+    const float* ql = q_lat + i * r;
+    const float* qpe = q + (t * nh + h) * dqk + dn;
+    for (int64_t j = 0; j < len; ++j) {
+      const float* e = cache.entry(layer, b.seq[t], j);
+      scores[j] = (Dot(ql, e, r) + Dot(qpe, e + r, dr)) * softmax_scale_;
+    }
+    Softmax(scores.data(), len);
+    float* ol = o_lat + i * r;
+    std::fill(ol, ol + r, 0.0f);
+    for (int64_t j = 0; j < len; ++j) Axpy(scores[j], cache.entry(layer, b.seq[t], j), ol, r);
+  };
+  // Apply W_UV after attention: o[t,h] = W_UV[h]·o_lat[t,h], W_UV[h] the rows
+  // kv_b_proj[h·(dn+dv)+dn ..+dv] (or v_b's rows of head h).
+  // (FP8 block scales slice only on block boundaries; otherwise row by row.)
+  const int64_t sb = w.kv_b_proj.scale ? w.kv_b_proj.scale_block : 0;
+  const bool uv_rows = !ab && sb > 0 && (dn % sb || head_rows % sb);
+  auto unfold = [&](int64_t h, std::vector<float>& xin, std::vector<float>& yout) {
+    if (uv_rows) {
+      xin.resize(r);
+      for (int64_t v = 0; v < dv; ++v) {
+        DecodeRow(w.kv_b_proj, h * head_rows + dn + v, xin.data());
+        for (int64_t t = 0; t < n; ++t) o[(t * nh + h) * dv + v] = Dot(xin.data(), o_lat + (t * nh + h) * r, r);
+      }
+      return;
+    }
+    xin.resize(n * r);
+    yout.resize(n * dv);
+    const WeightView wv = ab ? ab->v_b.Rows(h * dv, dv) : w.kv_b_proj.Rows(h * head_rows + dn, dv);
+    for (int64_t t = 0; t < n; ++t) std::memcpy(xin.data() + t * r, o_lat + (t * nh + h) * r, sizeof(float) * r);
+    MatMul(xin.data(), n, wv, yout.data(), nullptr);
+    for (int64_t t = 0; t < n; ++t) std::memcpy(o + (t * nh + h) * dv, yout.data() + t * dv, sizeof(float) * dv);
+  };
+
+  if (ab) {  // heads are independent: one pass over the pool does all three steps
+    pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
+      thread_local std::vector<float> xin, yout, scores;
+      for (int64_t h = h0; h < h1; ++h) {
+        fold(h, xin, yout);
+        for (int64_t t = 0; t < n; ++t) attend(t, h, scores);
+        unfold(h, xin, yout);
+      }
+    });
+    return;
+  }
+  // kv_b_proj only (W_UK's rows are W_UK[h]'s columns): each weight row is
+  // decoded once and applied to every token.
+  std::fill(q_lat, q_lat + n * nh * r, 0.0f);
   pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
     thread_local std::vector<float> row;
     row.resize(r);
@@ -70,35 +137,13 @@ void Transformer::AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch
         for (int64_t t = 0; t < n; ++t) Axpy(q[(t * nh + h) * dqk + i], row.data(), q_lat + (t * nh + h) * r, r);
       }
   });
-
-  // Attention over the latent cache of each token's own sequence, causal.
   pool_->ParallelFor(n * nh, [&](int64_t i0, int64_t i1) {
     thread_local std::vector<float> scores;
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t t = i / nh, h = i % nh, len = b.pos[t] + 1;
-      scores.resize(len);
-      const float* ql = q_lat + i * r;
-      const float* qpe = q + (t * nh + h) * dqk + dn;
-      for (int64_t j = 0; j < len; ++j) {
-        const float* e = cache.entry(layer, b.seq[t], j);
-        scores[j] = (Dot(ql, e, r) + Dot(qpe, e + r, dr)) * softmax_scale_;
-      }
-      Softmax(scores.data(), len);
-      float* ol = o_lat + i * r;
-      std::fill(ol, ol + r, 0.0f);
-      for (int64_t j = 0; j < len; ++j) Axpy(scores[j], cache.entry(layer, b.seq[t], j), ol, r);
-    }
+    for (int64_t i = i0; i < i1; ++i) attend(i / nh, i % nh, scores);
   });
-
-  // Apply W_UV after attention: o[t,h,v] = kv_b_proj[h·(dn+dv)+dn+v] · o_lat[t,h].
   pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
-    thread_local std::vector<float> row;
-    row.resize(r);
-    for (int64_t h = h0; h < h1; ++h)
-      for (int64_t v = 0; v < dv; ++v) {
-        DecodeRow(w.kv_b_proj, h * head_rows + dn + v, row.data());
-        for (int64_t t = 0; t < n; ++t) o[(t * nh + h) * dv + v] = Dot(row.data(), o_lat + (t * nh + h) * r, r);
-      }
+    thread_local std::vector<float> xin, yout;
+    for (int64_t h = h0; h < h1; ++h) unfold(h, xin, yout);
   });
 }
 

@@ -41,6 +41,10 @@ void Transformer::Moe(const MoeWeights& w, int64_t layer, const float* x, int64_
   Route(w, ws_.router.data(), n, ws_.experts.data(), ws_.expert_w.data());
   if (observer) observer->Routing(layer, ws_.experts.data(), ws_.expert_w.data(), n, k);
 
+  if (n == 1 && k <= 64) {
+    MoeOneToken(w, x, out);
+    return;
+  }
   // Shared experts see every token, unweighted.
   if (!w.shared_experts.gate_proj.empty()) Mlp(w.shared_experts, x, n, out);
   else std::fill(out, out + n * H, 0.0f);
@@ -61,6 +65,42 @@ void Transformer::Moe(const MoeWeights& w, int64_t layer, const float* x, int64_
     Mlp(w.experts[e], ws_.expert_in.data(), m, ws_.expert_out.data());
     for (int64_t i = 0; i < m; ++i) Axpy(toks[i].second, ws_.expert_out.data() + i * H, out + toks[i].first * H, H);
   }
+}
+
+// Decode of one token: the shared experts' and all chosen experts' gate and
+// up rows in one pass over the pool, then all their down rows in another, so
+// both threads stream weights the whole time with two wake-ups per layer.
+void Transformer::MoeOneToken(const MoeWeights& w, const float* x, float* out) {
+  const int64_t H = c_.hidden_size, k = c_.num_experts_per_tok;
+  const MlpWeights* mlps[64 + 1];
+  const int64_t count = std::min<int64_t>(k, 64) + (w.shared_experts.gate_proj.empty() ? 0 : 1);
+  int64_t m = 0;
+  if (!w.shared_experts.gate_proj.empty()) mlps[m++] = &w.shared_experts;
+  for (int64_t j = 0; m < count; ++j) mlps[m++] = &w.experts[ws_.experts[j]];
+  int64_t width = 0;
+  for (int64_t i = 0; i < count; ++i) width += mlps[i]->gate_proj.rows;
+  ws_.mlp_gate.resize(width);
+  ws_.mlp_up.resize(width);
+  ws_.expert_out.resize(count * H);
+  ws_.jobs.resize(2 * count);
+  int64_t off = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    ws_.jobs[2 * i] = {x, mlps[i]->gate_proj, ws_.mlp_gate.data() + off};
+    ws_.jobs[2 * i + 1] = {x, mlps[i]->up_proj, ws_.mlp_up.data() + off};
+    off += mlps[i]->gate_proj.rows;
+  }
+  MatVecMany(ws_.jobs.data(), 2 * count, pool_);
+  SiluMul(ws_.mlp_gate.data(), ws_.mlp_up.data(), width, ws_.mlp_gate.data());
+  off = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    ws_.jobs[i] = {ws_.mlp_gate.data() + off, mlps[i]->down_proj, ws_.expert_out.data() + i * H};
+    off += mlps[i]->gate_proj.rows;
+  }
+  MatVecMany(ws_.jobs.data(), count, pool_);
+  const int64_t shared = w.shared_experts.gate_proj.empty() ? 0 : 1;
+  if (shared) std::copy(ws_.expert_out.data(), ws_.expert_out.data() + H, out);
+  else std::fill(out, out + H, 0.0f);
+  for (int64_t i = shared; i < count; ++i) Axpy(ws_.expert_w[i - shared], ws_.expert_out.data() + i * H, out, H);
 }
 
 }  // namespace whale

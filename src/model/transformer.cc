@@ -10,7 +10,20 @@
 namespace whale {
 
 Transformer::Transformer(const Model& model, ThreadPool* pool)
-    : model_(model), c_(model.config), pool_(pool), inv_freq_(RopeInvFreq(c_)), softmax_scale_(SoftmaxScale(c_)) {}
+    : model_(model), c_(model.config), pool_(pool), inv_freq_(RopeInvFreq(c_)), softmax_scale_(SoftmaxScale(c_)) {
+  const int64_t H = c_.num_attention_heads, R = c_.kv_lora_rank, Dn = c_.qk_nope_head_dim, Dv = c_.v_head_dim;
+  auto view = [&](const std::string& name, int64_t rows, int64_t cols) {
+    const TensorView* t = model.store.find(name);
+    if (!t || t->shape != std::vector<int64_t>{rows, cols}) return WeightView{};
+    return WeightView{t->dtype, rows, cols, t->data};
+  };
+  absorbed_.resize(cache_layers());
+  for (int64_t l = 0; l < cache_layers(); ++l) {
+    const std::string a = "model.layers." + std::to_string(l) + ".self_attn.";
+    AbsorbedKvB kv{view(a + "k_b_proj.weight", H * R, Dn), view(a + "v_b_proj.weight", H * Dv, R)};
+    if (!kv.k_b.empty() && !kv.v_b.empty()) absorbed_[l] = kv;
+  }
+}
 
 int64_t Transformer::cache_layers() const {
   return c_.num_hidden_layers + int64_t(model_.weights.mtp.size());
@@ -96,8 +109,13 @@ void Transformer::Mlp(const MlpWeights& w, const float* x, int64_t n, float* out
   const int64_t I = w.gate_proj.rows;
   ws_.mlp_gate.resize(n * I);
   ws_.mlp_up.resize(n * I);
-  MatMul(x, n, w.gate_proj, ws_.mlp_gate.data(), pool_);
-  MatMul(x, n, w.up_proj, ws_.mlp_up.data(), pool_);
+  if (n == 1) {  // decode: gate and up in one pass over the pool
+    const MatVecJob jobs[2] = {{x, w.gate_proj, ws_.mlp_gate.data()}, {x, w.up_proj, ws_.mlp_up.data()}};
+    MatVecMany(jobs, 2, pool_);
+  } else {
+    MatMul(x, n, w.gate_proj, ws_.mlp_gate.data(), pool_);
+    MatMul(x, n, w.up_proj, ws_.mlp_up.data(), pool_);
+  }
   SiluMul(ws_.mlp_gate.data(), ws_.mlp_up.data(), n * I, ws_.mlp_gate.data());
   MatMul(ws_.mlp_gate.data(), n, w.down_proj, out, pool_);
 }

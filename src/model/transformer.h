@@ -73,8 +73,16 @@ class Transformer {
                    float* o);
   void Mlp(const MlpWeights& w, const float* x, int64_t n, float* out);
   void Moe(const MoeWeights& w, int64_t layer, const float* x, int64_t n, float* out);
+  void MoeOneToken(const MoeWeights& w, const float* x, float* out);
   void Route(const MoeWeights& w, const float* router_logits, int64_t n, int32_t* experts, float* weights);
   void Embed(const WeightView& table, const Batch& b, float* x);
+
+  // The GGUF's absorbed-form views per cache layer (empty when the model has
+  // none): k_b [H·R, Dn] (W_UK[h]ᵀ) and v_b [H·Dv, R] (W_UV[h]).
+  struct AbsorbedKvB {
+    WeightView k_b, v_b;
+  };
+  std::vector<AbsorbedKvB> absorbed_;
 
   const Model& model_;
   const ModelConfig& c_;
@@ -90,6 +98,7 @@ class Transformer {
     std::vector<int32_t> experts;
     std::vector<float> expert_w;
     std::vector<float> route_s, route_bias;
+    std::vector<MatVecJob> jobs;
     std::vector<std::vector<std::pair<int32_t, float>>> by_expert;
   } ws_;
 };

@@ -1,3 +1,4 @@
+#include <algorithm>
 // Scalar reference kernels: obvious loops, the oracle for every fast backend.
 #include <cmath>
 #include <stdexcept>
@@ -58,6 +59,35 @@ void DecodeRow(const WeightView& w, int64_t r, float* out) {
 
 void MatMul(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
   if (!MatMulHwy(x, n, w, y, pool)) MatMulRef(x, n, w, y, pool);
+}
+
+void MatVecMany(const MatVecJob* jobs, int64_t count, ThreadPool* pool) {
+  int64_t total = 0;
+  for (int64_t i = 0; i < count; ++i) total += jobs[i].w.rows * jobs[i].w.row_bytes();
+  const int parts = pool ? pool->size() : 1;
+  // Part p takes bytes [total·p/parts, total·(p+1)/parts), rounded to rows
+  // (whole 4-row tiles, or FP8 scale blocks) by the same rule on both sides.
+  auto run = [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t b0 = total * p / parts, b1 = total * (p + 1) / parts;
+      int64_t base = 0;
+      for (int64_t i = 0; i < count; ++i) {
+        const WeightView& w = jobs[i].w;
+        const int64_t rb = w.row_bytes(), bytes = w.rows * rb;
+        const int64_t align = w.scale && w.scale_block > 0 ? w.scale_block : 4;
+        auto row_of = [&](int64_t b) {
+          if (b <= base) return int64_t(0);
+          if (b >= base + bytes) return w.rows;
+          return std::min(w.rows, ((b - base) / rb + align / 2) / align * align);
+        };
+        const int64_t r0 = row_of(b0), r1 = row_of(b1);
+        if (r0 < r1) MatMul(jobs[i].x, 1, w.Rows(r0, r1 - r0), jobs[i].y + r0, nullptr);
+        base += bytes;
+      }
+    }
+  };
+  if (parts > 1) pool->ParallelFor(parts, run);
+  else run(0, 1);
 }
 
 void MatMulRef(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
