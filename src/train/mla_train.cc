@@ -118,7 +118,7 @@ void MlaBackward(StepContext& s, const MlaWeights& w, MlaActs& a, const float* x
   //   dP = dO·Vᵀ, dV = Pᵀ·dO, dS = softmax'(dP)·scale, dQ = dS·K, dK = dSᵀ·Q.
   std::vector<float> dq(N * nh * dqk, 0.0f), dkv(N * nh * kvw, 0.0f), dkpe_h(nh * N * dr, 0.0f);
   s.pool->ParallelFor(s.B * nh, [&](int64_t i0, int64_t i1) {
-    thread_local std::vector<float> qh, kh, vh, doh, dot, xt, ds, tmp, res, qt, kt;
+    thread_local std::vector<float> qh, kh, vh, doh, dot, xt, ds, res, qt, kt;
     qh.resize(T * dqk), kh.resize(T * dqk), vh.resize(T * dv), doh.resize(T * dv), dot.resize(dv * T);
     xt.resize(T * T), ds.resize(T * T), res.resize(T * dqk), qt.resize(dqk * T), kt.resize(dqk * T);
     for (int64_t i = i0; i < i1; ++i) {
