@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "io/error.h"
+#include "io/safetensors.h"
 #include "model/model.h"
 #include "model/transformer.h"
 #include "train/checkpoint.h"
@@ -106,6 +109,19 @@ TEST(TrainerTest, LossFallsAndCheckpointLoads) {
   std::vector<float> logits(16 * model->config.vocab_size);
   tr.Forward(Batch{b.inputs, seq, pos}, cache, logits.data());
   for (size_t i = 0; i < logits.size(); ++i) ASSERT_NEAR(logits[i], tm.logits()[i], 1e-4);
+
+  // And `whale logits`, the program, loads it and gives the same logits.
+  std::vector<uint8_t> ids(b.inputs.size() * 4);
+  std::memcpy(ids.data(), b.inputs.data(), ids.size());
+  WriteSafetensors(dir + "/ids.safetensors", {{"input_ids", {DType::kI32, {16}, ids}}}, {});
+  const std::string cmd = std::string(WHALE_EXE) + " logits --model " + c.out + "/checkpoint --input " + dir +
+                          "/ids.safetensors --out " + dir + "/out.safetensors";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  SafetensorsFile out(dir + "/out.safetensors");
+  const TensorView* l = out.find("logits");
+  ASSERT_TRUE(l && l->dtype == DType::kF32 && l->numel() == int64_t(logits.size()));
+  for (size_t i = 0; i < logits.size(); ++i)
+    ASSERT_NEAR(reinterpret_cast<const float*>(l->data)[i], tm.logits()[i], 1e-4) << i;
   fs::remove_all(dir);
 }
 
