@@ -29,6 +29,15 @@ struct WeightView {
   WeightView Rows(int64_t r0, int64_t n) const;
 };
 
+// A row-major f32 matrix (activations, gradients) seen as a weight.
+inline WeightView F32View(const float* p, int64_t rows, int64_t cols) {
+  WeightView v;
+  v.dtype = DType::kF32;
+  v.rows = rows, v.cols = cols;
+  v.data = reinterpret_cast<const uint8_t*>(p);
+  return v;
+}
+
 // Dequantise row r of w into out[cols].
 void DecodeRow(const WeightView& w, int64_t r, float* out);
 

@@ -12,14 +12,6 @@
 namespace whale {
 namespace {
 
-WeightView F32View(const float* p, int64_t rows, int64_t cols) {
-  WeightView v;
-  v.dtype = DType::kF32;
-  v.rows = rows, v.cols = cols;
-  v.data = reinterpret_cast<const uint8_t*>(p);
-  return v;
-}
-
 // One (row b, head h)'s operands as contiguous copies: q [T, dn + dr],
 // k = [k_nope | k_rope] [T, dn + dr], v [T, dv] and/or vᵀ [dv, T] (null: skipped).
 void GatherHead(const MlaActs& a, int64_t b, int64_t h, int64_t T, int64_t nh, int64_t dn, int64_t dr, int64_t dv,

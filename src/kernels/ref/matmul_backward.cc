@@ -7,17 +7,6 @@
 #include "kernels/ops.h"
 
 namespace whale {
-namespace {
-
-WeightView F32View(const float* p, int64_t rows, int64_t cols) {
-  WeightView v;
-  v.dtype = DType::kF32;
-  v.rows = rows, v.cols = cols;
-  v.data = reinterpret_cast<const uint8_t*>(p);
-  return v;
-}
-
-}  // namespace
 
 // 8x8 blocks through a local tile, column blocks outermost: each block reads
 // 8 rows of 32 bytes and writes 8 rows of 32 bytes, and the writes walk down
