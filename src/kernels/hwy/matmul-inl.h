@@ -375,6 +375,17 @@ inline void MatMulDequant(const float* x, int64_t n, const WeightView& w, float*
 #pragma GCC push_options
 #pragma GCC target("avx512vnni,avx512vl,avx512bw,avx512dq,f16c")
 
+// One 32-block of x as signed int8 q (lo 16, hi 16) with x ≈ d·q, d = max|x| / 127.
+inline float Quantize32(const float* s, __m128i* qa, __m128i* qc) {
+  const __m512 a = _mm512_loadu_ps(s), c = _mm512_loadu_ps(s + 16);
+  const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(c)));
+  const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+  const __m512 vid = _mm512_set1_ps(id);
+  *qa = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(a, vid)));
+  *qc = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(c, vid)));
+  return d;
+}
+
 // Activations as ggml's q8_0 (scale kept in fp32): per token cols bytes
 // holding q + 128 (unsigned, as vpdpbusd wants its first operand) and one
 // scale per 32-block. |x - d·q| <= d/2 with d = max|x_block| / 127.
@@ -384,12 +395,8 @@ inline void QuantizeQ8(const float* x, int64_t n, int64_t cols, uint8_t* xq, flo
   for (int64_t t = 0; t < n; ++t)
     for (int64_t b = 0; b < nb; ++b) {
       const float* s = x + t * cols + b * 32;
-      const __m512 a = _mm512_loadu_ps(s), c = _mm512_loadu_ps(s + 16);
-      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(c)));
-      const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-      const __m512 vid = _mm512_set1_ps(id);
-      const __m128i qa = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(a, vid)));
-      const __m128i qc = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(c, vid)));
+      __m128i qa, qc;
+      const float d = Quantize32(s, &qa, &qc);
       uint8_t* o = xq + t * cols + b * 32;
       _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm_xor_si128(qa, k80));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16), _mm_xor_si128(qc, k80));
@@ -520,7 +527,6 @@ inline void MatMulQ8Int8(const float* x, int64_t n, const WeightView& w, float* 
   });
 }
 
-
 // ---------------------------------------------------------------- Q4_K, Q6_K, Q5_0 · int8
 // Activations quantised per 32-block as for Q8_0 (the same rounding bound),
 // but signed (x ≈ dx·q), with per int32 lane (4 columns) its block scale
@@ -534,12 +540,8 @@ inline void QuantizeK8(const float* x, int64_t n, int64_t cols, int8_t* xq, floa
   for (int64_t t = 0; t < n; ++t)
     for (int64_t b = 0; b < nb; ++b) {
       const float* s = x + t * cols + b * 32;
-      const __m512 a = _mm512_loadu_ps(s), c = _mm512_loadu_ps(s + 16);
-      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(c)));
-      const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-      const __m512 vid = _mm512_set1_ps(id);
-      const __m128i qa = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(a, vid)));
-      const __m128i qc = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(c, vid)));
+      __m128i qa, qc;
+      const float d = Quantize32(s, &qa, &qc);
       const __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(qa), qc, 1);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + t * cols + b * 32), q);
       const __m256 vd = _mm256_set1_ps(d);
