@@ -73,7 +73,7 @@ void Transformer::Moe(const MoeWeights& w, int64_t layer, const float* x, int64_
 void Transformer::MoeOneToken(const MoeWeights& w, const float* x, float* out) {
   const int64_t H = c_.hidden_size, k = c_.num_experts_per_tok;
   const MlpWeights* mlps[64 + 1];
-  const int64_t count = std::min<int64_t>(k, 64) + (w.shared_experts.gate_proj.empty() ? 0 : 1);
+  const int64_t count = k + (w.shared_experts.gate_proj.empty() ? 0 : 1);  // k <= 64: see Moe()
   int64_t m = 0;
   if (!w.shared_experts.gate_proj.empty()) mlps[m++] = &w.shared_experts;
   for (int64_t j = 0; m < count; ++j) mlps[m++] = &w.experts[ws_.experts[j]];

@@ -1,5 +1,5 @@
-#include <algorithm>
 // Scalar reference kernels: obvious loops, the oracle for every fast backend.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
