@@ -29,6 +29,7 @@ struct Opts {
   int64_t prompt = 512, gen = 128, reps = 3;
   int threads = 0;
   bool json = false;
+  std::string mmap = "auto";
 };
 
 double Seconds(std::chrono::steady_clock::time_point t0) {
@@ -97,7 +98,7 @@ int RunBench(const Opts& o) {
   ThreadPool pool(o.threads);
 
   const auto t_load = std::chrono::steady_clock::now();
-  std::unique_ptr<Model> model = LoadModel(o.model, /*with_mtp=*/false);
+  std::unique_ptr<Model> model = LoadModel(o.model, /*with_mtp=*/false, ParseResidency(o.mmap));
   const double load_s = Seconds(t_load);
   const ModelConfig& c = model->config;
   if (o.prompt + o.gen > c.max_position_embeddings)
@@ -149,6 +150,7 @@ int RunBench(const Opts& o) {
   const double roofline_tok_s = bandwidth * 1e9 / double(bpt);
   const double roofline_pct = 100.0 * decode_tok_s / roofline_tok_s;
 
+  const char* weights_in = model->store.in_ram ? "ram" : "mmap";
   if (o.json) {
     nlohmann::json j = {
         {"model", o.model},
@@ -163,6 +165,7 @@ int RunBench(const Opts& o) {
         {"decode_tok_s_all", decode},
         {"peak_rss_bytes", peak_rss},
         {"load_s", load_s},
+        {"weights_in", weights_in},
         {"bandwidth_gbs", bandwidth},
         {"bytes_per_token", bpt},
         {"roofline_tok_s", roofline_tok_s},
@@ -173,7 +176,7 @@ int RunBench(const Opts& o) {
   }
   std::printf("model          %s\n", o.model.c_str());
   std::printf("threads        %d (kernels: %s)\n", pool.size(), MatMulHwyTarget().c_str());
-  std::printf("load           %.2f s\n", load_s);
+  std::printf("load           %.2f s (weights: %s)\n", load_s, weights_in);
   std::printf("prefill        %.2f tok/s  (pp%lld, median of %lld)\n", prefill_tok_s, (long long)P, (long long)o.reps);
   std::printf("decode         %.2f tok/s  (tg%lld, median of %lld)\n", decode_tok_s, (long long)N, (long long)o.reps);
   std::printf("peak RSS       %.2f GiB\n", double(peak_rss) / double(1 << 30));
@@ -192,6 +195,7 @@ Register bench("bench", "Prefill and decode speed, peak RSS, and decode as % of 
                  app.add_option("-t,--threads", o->threads, "threads (default: all cores)");
                  app.add_option("-r,--reps", o->reps, "repetitions; medians are reported")->capture_default_str();
                  app.add_flag("--json", o->json, "print one JSON object");
+                 AddMmapOption(app, &o->mmap);
                  return [o] { return RunBench(*o); };
                });
 

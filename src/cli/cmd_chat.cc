@@ -26,6 +26,7 @@ void OnSigint(int) { g_interrupted.store(true); }
 struct Opts {
   std::string model = DefaultModelDir();
   std::string chat_template;
+  std::string mmap = "auto";
   std::string system;
   bool hide_thinking = false;
   int64_t max_tokens = -1, ctx = 4096, seed = -1;
@@ -102,7 +103,7 @@ int Chat(Opts o) {
   sigemptyset(&sigint);
   sigaddset(&sigint, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigint, nullptr);
-  auto model = ChatModel::Load(o.model, o.chat_template);
+  auto model = ChatModel::Load(o.model, o.chat_template, ParseResidency(o.mmap));
   EngineOptions eo{.slots = 1, .max_len = std::min(o.ctx, model->model().config.max_position_embeddings)};
   Engine engine(model->model(), *model, eo, &DefaultPool());
   struct sigaction sa = {};
@@ -189,6 +190,7 @@ Register chat("chat", "Chat with a model in the terminal", [](CLI::App& app) {
   auto o = std::make_shared<Opts>();
   app.add_option("--model", o->model, "model folder with tokenizer.json, or a .gguf file")->capture_default_str();
   app.add_option("--template", o->chat_template, "chat format instead of the model's own: deepseek-v3 or deepseek-r1");
+  AddMmapOption(app, &o->mmap);
   app.add_option("--system", o->system, "system prompt");
   app.add_flag("--hide-thinking", o->hide_thinking, "do not show the reasoning of R1-style models");
   app.add_option("-n,--max-tokens", o->max_tokens, "longest answer in tokens (default: context)");

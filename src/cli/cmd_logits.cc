@@ -16,6 +16,7 @@ struct Opts {
   int64_t prefill = -1;
   bool mtp = false;
   bool naive = false;
+  std::string mmap = "auto";
 };
 
 int RunLogits(const Opts& o) {
@@ -36,7 +37,7 @@ int RunLogits(const Opts& o) {
     if (v < 0 || v >= INT32_MAX) ids[i] = -1;  // reported as out of vocabulary below
   }
 
-  auto model = LoadModel(o.model, o.mtp);
+  auto model = LoadModel(o.model, o.mtp, ParseResidency(o.mmap));
   const ModelConfig& c = model->config;
   for (int64_t i = 0; i < B * T; ++i)
     if (ids[i] < 0 || ids[i] >= c.vocab_size)
@@ -99,6 +100,7 @@ Register logits("logits", "Write the logits of every position for token ids (che
   app.add_option("--out", o->out, "output safetensors file: logits [B, T, vocab] F32")->required();
   app.add_option("--prefill", o->prefill, "prefill this many positions in one pass, decode the rest one by one");
   app.add_flag("--mtp", o->mtp, "also write mtp.logits [B, T-1, vocab] from the MTP module (vLLM semantics)");
+  AddMmapOption(app, &o->mmap);
   app.add_flag("--naive", o->naive, "use the expanded-K/V attention oracle instead of the absorbed form");
   return [o] { return RunLogits(*o); };
 });

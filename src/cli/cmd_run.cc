@@ -17,6 +17,7 @@ namespace {
 struct Opts {
   std::string model = DefaultModelDir();
   std::string chat_template;
+  std::string mmap = "auto";
   std::string prompt, system;
   bool raw = false, hide_thinking = false;
   int64_t max_tokens = -1, ctx = 4096;
@@ -30,7 +31,7 @@ struct Opts {
 
 int Run(Opts o) {
   if (o.prompt == "-") o.prompt.assign(std::istreambuf_iterator<char>(std::cin), {});
-  auto model = ChatModel::Load(o.model, o.chat_template);
+  auto model = ChatModel::Load(o.model, o.chat_template, ParseResidency(o.mmap));
   if (o.seed >= 0) o.sampling.seed = uint64_t(o.seed);
   EngineOptions eo{.slots = 1, .max_len = std::min(o.ctx, model->model().config.max_position_embeddings)};
   Engine engine(model->model(), *model, eo, &DefaultPool());
@@ -67,6 +68,7 @@ Register run("run", "Answer one prompt (chat template applied) and exit", [](CLI
   auto o = std::make_shared<Opts>();
   app.add_option("--model", o->model, "model folder with tokenizer.json, or a .gguf file")->capture_default_str();
   app.add_option("--template", o->chat_template, "chat format instead of the model's own: deepseek-v3 or deepseek-r1");
+  AddMmapOption(app, &o->mmap);
   app.add_option("-p,--prompt", o->prompt, "the user message ('-': read stdin)")->required();
   app.add_option("--system", o->system, "system prompt");
   app.add_flag("--raw", o->raw, "no chat template: continue the prompt text");

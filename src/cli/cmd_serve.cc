@@ -15,6 +15,7 @@ namespace {
 struct Opts {
   std::string model = DefaultModelDir();
   std::string chat_template;
+  std::string mmap = "auto";
   serve::ServeOptions serve;
   int64_t ctx = 4096;
 };
@@ -29,7 +30,7 @@ int RunServe(Opts o) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client closing its socket is not our death
 
-  auto model = ChatModel::Load(o.model, o.chat_template);
+  auto model = ChatModel::Load(o.model, o.chat_template, ParseResidency(o.mmap));
   o.serve.engine.max_len = std::min(o.ctx, model->model().config.max_position_embeddings);
   serve::Server server(*model, o.serve);
   const int port = server.Bind();
@@ -53,6 +54,7 @@ Register serve("serve", "OpenAI-compatible HTTP server (/v1/chat/completions, /v
                  auto o = std::make_shared<Opts>();
                  app.add_option("--model", o->model, "model folder with tokenizer.json, or a .gguf file")->capture_default_str();
                  app.add_option("--template", o->chat_template, "chat format instead of the model's own: deepseek-v3 or deepseek-r1");
+                 AddMmapOption(app, &o->mmap);
                  app.add_option("--host", o->serve.host, "address to listen on")->capture_default_str();
                  app.add_option("--port", o->serve.port, "port (0: any free port)")->capture_default_str();
                  app.add_option("--slots", o->serve.engine.slots, "requests decoded together")->capture_default_str()->check(CLI::Range(1, 256));

@@ -20,6 +20,16 @@ struct Command {
 
 std::vector<Command>& Registry();
 
+// --mmap auto|mmap|ram: where the weights live (io/mmap_file.h explains why).
+inline CLI::Option* AddMmapOption(CLI::App& app, std::string* mode) {
+  return app
+      .add_option("--mmap", *mode,
+                  "weights: ram (read into memory on huge pages), mmap (mapped from the page cache; "
+                  "for models larger than RAM), or auto (ram when it fits)")
+      ->check(CLI::IsMember({"auto", "mmap", "ram"}))
+      ->capture_default_str();
+}
+
 struct Register {
   Register(std::string name, std::string help, Setup setup) {
     Registry().push_back({std::move(name), std::move(help), std::move(setup)});

@@ -281,7 +281,10 @@ int64_t GgufTensorInfo::numel() const {
 
 // ------------------------------------------------------------------ reader
 
-GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>(path)) { Parse(); }
+GgufFile::GgufFile(const std::string& path, Residency residency)
+    : file_(std::make_shared<MappedFile>(path, residency)) {
+  Parse();
+}
 
 void GgufFile::Parse() {
   const std::string& p = file_->path();
@@ -421,7 +424,7 @@ const GgufTensorInfo* GgufFile::FindTensor(const std::string& name) const {
 
 // ------------------------------------------------------------------ split
 
-GgufSplit::GgufSplit(const std::string& path) {
+GgufSplit::GgufSplit(const std::string& path, Residency residency) {
   // gguf-split names parts "%s-%05d-of-%05d.gguf".
   const std::string tail = "-00001-of-00000.gguf";
   std::vector<std::string> paths = {path};
@@ -445,7 +448,7 @@ GgufSplit::GgufSplit(const std::string& path) {
     }
   }
   for (size_t i = 0; i < paths.size(); ++i) {
-    parts_.push_back(std::make_shared<GgufFile>(paths[i]));
+    parts_.push_back(std::make_shared<GgufFile>(paths[i], residency));
     const GgufFile& f = *parts_.back();
     if (paths.size() > 1) {
       const auto no = f.GetInt("split.no"), count = f.GetInt("split.count");

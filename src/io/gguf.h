@@ -75,13 +75,14 @@ struct GgufTensorInfo {
 
 class GgufFile {
  public:
-  explicit GgufFile(const std::string& path);  // throws Error
+  explicit GgufFile(const std::string& path, Residency residency = Residency::kMap);  // throws Error
 
   const std::string& path() const { return file_->path(); }
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }
   size_t file_size() const { return file_->size(); }
+  bool in_ram() const { return file_->in_ram(); }
 
   // Keys in file order.
   const std::vector<std::pair<std::string, GgufValue>>& kv() const { return kv_; }
@@ -118,7 +119,7 @@ class GgufFile {
 // error.
 class GgufSplit {
  public:
-  explicit GgufSplit(const std::string& path);  // throws Error
+  explicit GgufSplit(const std::string& path, Residency residency = Residency::kMap);  // throws Error
 
   const GgufFile& meta() const { return *parts_.front(); }
   const std::string& path() const { return meta().path(); }

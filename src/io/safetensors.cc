@@ -25,8 +25,8 @@ DType ParseSafetensorsDType(const std::string& s, const std::string& where) {
   return it->second;
 }
 
-SafetensorsFile::SafetensorsFile(const std::string& path)
-    : file_(std::make_unique<MappedFile>(path)) {
+SafetensorsFile::SafetensorsFile(const std::string& path, Residency residency)
+    : file_(std::make_unique<MappedFile>(path, residency)) {
   const uint8_t* base = file_->data();
   const size_t size = file_->size();
   if (size < 8) throw Error(path + ": truncated safetensors file (" + std::to_string(size) + " bytes)");

@@ -31,13 +31,14 @@ DType ParseSafetensorsDType(const std::string& s, const std::string& where);
 
 class SafetensorsFile {
  public:
-  explicit SafetensorsFile(const std::string& path);  // throws Error
+  explicit SafetensorsFile(const std::string& path, Residency residency = Residency::kMap);  // throws Error
 
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
   const TensorView* find(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& path() const { return file_->path(); }
   size_t file_size() const { return file_->size(); }
+  bool in_ram() const { return file_->in_ram(); }
 
  private:
   std::unique_ptr<MappedFile> file_;

@@ -348,8 +348,8 @@ class TensorMapper {
 
 }  // namespace
 
-std::unique_ptr<Model> LoadGgufModel(const std::string& path, bool with_mtp) {
-  auto f = std::make_shared<GgufSplit>(path);
+std::unique_ptr<Model> LoadGgufModel(const std::string& path, bool with_mtp, Residency residency) {
+  auto f = std::make_shared<GgufSplit>(path, residency);
   auto model = std::make_unique<Model>();
   model->path = path;
   model->store.origin = path;
@@ -358,6 +358,7 @@ std::unique_ptr<Model> LoadGgufModel(const std::string& path, bool with_mtp) {
   if (with_mtp) model->notes.push_back("deepseek2 GGUF files never contain the MTP module (take it from the HF safetensors)");
   TensorMapper(*f, model->config, model->store, model->notes).Run();
   model->store.keepalive.push_back(f);
+  for (const auto& part : f->parts()) model->store.in_ram = model->store.in_ram && part->in_ram();
   BindWeights(*model, /*with_mtp=*/false);
   return model;
 }

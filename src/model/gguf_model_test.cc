@@ -165,6 +165,28 @@ TEST(GgufModel, LogitsMatchModelPy) {
   }
 }
 
+// --mmap ram: the same bytes, read into anonymous memory instead of mapped.
+TEST(ModelLoad, WeightsReadIntoRamEqualTheMappedOnes) {
+  for (const std::string path : {kFixtures + "gguf/v3-f32.gguf", kFixtures + "v2-lite"}) {
+    SCOPED_TRACE(path);
+    auto mapped = LoadModel(path, false, Residency::kMap);
+    auto ram = LoadModel(path, false, Residency::kRam);
+    EXPECT_FALSE(mapped->store.in_ram);
+    EXPECT_TRUE(ram->store.in_ram);
+    ASSERT_EQ(mapped->store.tensors.size(), ram->store.tensors.size());
+    for (const auto& [name, t] : mapped->store.tensors) {
+      const TensorView* r = ram->store.find(name);
+      ASSERT_TRUE(r) << name;
+      ASSERT_EQ(r->nbytes, t.nbytes) << name;
+      EXPECT_NE(r->data, t.data) << name;
+      EXPECT_EQ(std::memcmp(r->data, t.data, t.nbytes), 0) << name;
+    }
+    const std::string expected = kFixtures + (path.find("v3") != std::string::npos ? "v3" : "v2-lite") + "/expected.safetensors";
+    EXPECT_EQ(RunLogits(*ram, expected).max_diff, RunLogits(*mapped, expected).max_diff);
+  }
+  EXPECT_THROW(ParseResidency("hugepages"), Error);
+}
+
 // gguf-split layout: NAME-0000i-of-0000N.gguf, metadata in the first part,
 // split.* keys in every part; opening the first part loads all of them.
 TEST(GgufModel, SplitFilesLoadAsOneModel) {

@@ -33,12 +33,13 @@ bool IsFloatWeight(DType t) {
   }
 }
 
-void AddSafetensors(TensorStore& store, const std::string& file) {
-  auto st = std::make_shared<SafetensorsFile>(file);
+void AddSafetensors(TensorStore& store, const std::string& file, Residency residency) {
+  auto st = std::make_shared<SafetensorsFile>(file, residency);
   for (auto& [name, t] : st->tensors()) {
     if (store.tensors.count(name)) throw Error(file + ": tensor " + name + " appears in more than one file");
     store.tensors[name] = t;
   }
+  store.in_ram = store.in_ram && st->in_ram();
   store.keepalive.push_back(st);
 }
 
@@ -96,7 +97,7 @@ void BindWeights(Model& model, bool with_mtp) {
   if (c.tie_word_embeddings && model.weights.lm_head.empty()) model.weights.lm_head = model.weights.embed_tokens;
 }
 
-std::unique_ptr<Model> LoadHfFolder(const std::string& dir, bool with_mtp) {
+std::unique_ptr<Model> LoadHfFolder(const std::string& dir, bool with_mtp, Residency residency) {
   if (!fs::is_directory(dir)) throw Error(dir + ": not a model folder (no such directory)");
   auto model = std::make_unique<Model>();
   model->path = dir;
@@ -118,13 +119,13 @@ std::unique_ptr<Model> LoadHfFolder(const std::string& dir, bool with_mtp) {
         throw Error(index.string() + ": weight_map entry " + name + " names a file outside the folder");
       files.insert(fname);
     }
-    for (const auto& file : files) AddSafetensors(model->store, (fs::path(dir) / file).string());
+    for (const auto& file : files) AddSafetensors(model->store, (fs::path(dir) / file).string(), residency);
     for (auto& [name, file] : j["weight_map"].items())
       if (!model->store.find(name))
         throw Error(index.string() + ": tensor " + name + " is listed in " + file.get<std::string>() +
                     " but not found there");
   } else if (fs::exists(single)) {
-    AddSafetensors(model->store, single.string());
+    AddSafetensors(model->store, single.string(), residency);
   } else {
     throw Error(dir + ": no model.safetensors or model.safetensors.index.json");
   }
@@ -136,11 +137,11 @@ std::unique_ptr<Model> LoadHfFolder(const std::string& dir, bool with_mtp) {
   return model;
 }
 
-std::unique_ptr<Model> LoadModel(const std::string& path, bool with_mtp) {
+std::unique_ptr<Model> LoadModel(const std::string& path, bool with_mtp, Residency residency) {
   if (path.size() > 5 && path.substr(path.size() - 5) == ".gguf") {
-    return LoadGgufModel(path, with_mtp);
+    return LoadGgufModel(path, with_mtp, residency);
   }
-  return LoadHfFolder(path, with_mtp);
+  return LoadHfFolder(path, with_mtp, residency);
 }
 
 }  // namespace whale

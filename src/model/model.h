@@ -21,6 +21,7 @@ struct TensorStore {
   std::vector<std::shared_ptr<void>> keepalive;  // mapped files
   std::deque<std::vector<uint8_t>> owned;        // converted tensors
   std::string origin;                            // folder or file, for messages
+  bool in_ram = true;                            // every file read into RAM (not mapped)
 
   const TensorView* find(const std::string& name) const {
     auto it = tensors.find(name);
@@ -42,16 +43,20 @@ struct Model {
 
 // Reads a Hugging Face folder (config.json + model.safetensors or an index of
 // shards). Throws Error naming the file, tensor or field at fault.
-std::unique_ptr<Model> LoadHfFolder(const std::string& dir, bool with_mtp = true);
+std::unique_ptr<Model> LoadHfFolder(const std::string& dir, bool with_mtp = true,
+                                    Residency residency = Residency::kMap);
 
-// Reads a folder or a .gguf file, whichever `path` is.
-std::unique_ptr<Model> LoadModel(const std::string& path, bool with_mtp = true);
+// Reads a folder or a .gguf file, whichever `path` is. `residency`: where the
+// weight bytes live (io/mmap_file.h); run/chat/serve/bench default to kAuto.
+std::unique_ptr<Model> LoadModel(const std::string& path, bool with_mtp = true,
+                                 Residency residency = Residency::kMap);
 
 // Fills model->weights from model->store, checking every tensor's shape and
 // dtype against the config.
 void BindWeights(Model& model, bool with_mtp);
 
 // Reads a llama.cpp GGUF file of architecture deepseek2 (model/gguf_model.cc).
-std::unique_ptr<Model> LoadGgufModel(const std::string& path, bool with_mtp = true);
+std::unique_ptr<Model> LoadGgufModel(const std::string& path, bool with_mtp = true,
+                                     Residency residency = Residency::kMap);
 
 }  // namespace whale

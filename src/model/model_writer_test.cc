@@ -110,7 +110,12 @@ Agreement Compare(const std::vector<float>& ref, const std::vector<float>& got, 
 }
 
 int Whale(const std::string& args, std::string* output = nullptr) {
-  const std::string log = (fs::path(WHALE_BINARY_DIR) / "model_writer_test" / "cmd.log").string();
+  // One log per test: ctest runs the tests of this file in parallel processes.
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const fs::path dir = fs::path(WHALE_BINARY_DIR) / "model_writer_test";
+  fs::create_directories(dir);
+  const std::string log =
+      (dir / (std::string(info->test_suite_name()) + "." + info->name() + ".log")).string();
   const int rc = std::system((std::string(WHALE_EXE) + " " + args + " > " + log + " 2>&1").c_str());
   if (output) {
     std::ifstream f(log);
@@ -180,7 +185,8 @@ TEST(ModelWriter, QuantisedGgufsStayCloseToTheReference) {
     auto hf = LoadHfFolder(kFixtures + fixture, false);
     const Expected e = LoadExpected(fixture);
     for (QuantScheme s : {QuantScheme::kBF16, QuantScheme::kQ8_0, QuantScheme::kQ6_K, QuantScheme::kQ4_K_M}) {
-      const std::string out = (TempDir(std::string("mix-") + fixture) / "m.gguf").string();
+      const fs::path dir = TempDir(std::string("mix-") + fixture);
+      const std::string out = (dir / "m.gguf").string();
       WriteOptions o;
       o.scheme = s;
       o.pool = &DefaultPool();
@@ -191,7 +197,7 @@ TEST(ModelWriter, QuantisedGgufsStayCloseToTheReference) {
       // format loses from what the kernels lose (int8 activations in Q8_0/K dots).
       WriteOptions f32 = o;
       f32.scheme = QuantScheme::kF32;
-      const std::string deq = (TempDir(std::string("mix-") + fixture) / "deq.gguf").string();
+      const std::string deq = (dir / "deq.gguf").string();
       WriteGgufModel(deq, g->config, SourceOf(*g), f32);
       const Agreement d = Compare(e.logits, Prefill(*LoadGgufModel(deq, false), e.ids, e.B, e.T), g->config.vocab_size);
       std::printf("%s %-6s: %7.1f KiB, top-1 %d/%d, mean KL %.2e, max |Δlogit| %.3f"

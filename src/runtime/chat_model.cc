@@ -19,7 +19,8 @@ Tokenizer LoadModelTokenizer(const std::string& path) {
   return Tokenizer::FromModelDir(path);
 }
 
-std::unique_ptr<ChatModel> ChatModel::Load(const std::string& dir, const std::string& template_name) {
+std::unique_ptr<ChatModel> ChatModel::Load(const std::string& dir, const std::string& template_name,
+                                           Residency residency) {
   if (!fs::exists(dir))
     throw Error(dir + ": no such model folder or file" +
                 (dir == DefaultModelDir() ? " (the bundled model is not there yet; pass --model DIR)" : ""));
@@ -35,7 +36,7 @@ std::unique_ptr<ChatModel> ChatModel::Load(const std::string& dir, const std::st
     m->template_.emplace(ChatTemplate::Named("deepseek-v3", m->tok_->bos_token(), m->tok_->eos_token()));
   else
     m->template_.emplace(ChatTemplate::ForTokenizer(*m->tok_));
-  m->model_ = LoadModel(dir, /*with_mtp=*/false);
+  m->model_ = LoadModel(dir, /*with_mtp=*/false, residency);
   if (int64_t(m->tok_->vocab_size()) > m->model_->config.vocab_size)
     throw Error(dir + ": tokenizer.json has " + std::to_string(m->tok_->vocab_size()) + " tokens but config.json's vocab_size is " +
                 std::to_string(m->model_->config.vocab_size));

@@ -20,7 +20,9 @@ class ChatModel : public TokenText {
  public:
   // A folder or a .gguf file. Throws Error naming what is missing.
   // template_name (deepseek-v3 | deepseek-r1) overrides the model's own template.
-  static std::unique_ptr<ChatModel> Load(const std::string& dir, const std::string& template_name = "");
+  // residency: where the weights live (io/mmap_file.h).
+  static std::unique_ptr<ChatModel> Load(const std::string& dir, const std::string& template_name = "",
+                                         Residency residency = Residency::kAuto);
 
   // messages: [{"role": system|user|assistant, "content": string}], already
   // validated. Ends with the assistant's opening (and R1's "<think>\n").
