@@ -10,6 +10,10 @@
 #include "model/transformer.h"
 
 namespace whale {
+namespace {
+// From this many tokens per sequence, attention runs as matrix products.
+constexpr int64_t kLatentGemmTokens = 8;
+}  // namespace
 
 void Transformer::Mla(const MlaWeights& w, int64_t layer, const Batch& b, LatentCache& cache, const float* x,
                       float* out) {
@@ -114,7 +118,12 @@ void Transformer::AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch
     for (int64_t t = 0; t < n; ++t) std::memcpy(o + (t * nh + h) * dv, yout.data() + t * dv, sizeof(float) * dv);
   };
 
-  if (ab) {  // heads are independent: one pass over the pool does all three steps
+  // Many tokens per sequence (prefill, not batched decode): the scores and
+  // the weighted sums as matrix products over the cache (AttendLatentGemm).
+  int64_t runs = 0;  // runs of one sequence's tokens
+  for (int64_t t = 0; t < n; ++t) runs += t == 0 || b.seq[t] != b.seq[t - 1];
+  const bool gemm = n >= kLatentGemmTokens * runs;
+  if (ab && !gemm) {  // heads are independent: one pass over the pool does all three steps
     pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
       thread_local std::vector<float> xin, yout, scores;
       for (int64_t h = h0; h < h1; ++h) {
@@ -125,26 +134,88 @@ void Transformer::AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch
     });
     return;
   }
-  // kv_b_proj only (W_UK's rows are W_UK[h]'s columns): each weight row is
-  // decoded once and applied to every token.
-  std::fill(q_lat, q_lat + n * nh * r, 0.0f);
-  pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
-    thread_local std::vector<float> row;
-    row.resize(r);
-    for (int64_t h = h0; h < h1; ++h)
-      for (int64_t i = 0; i < dn; ++i) {
-        DecodeRow(w.kv_b_proj, h * head_rows + i, row.data());
-        for (int64_t t = 0; t < n; ++t) Axpy(q[(t * nh + h) * dqk + i], row.data(), q_lat + (t * nh + h) * r, r);
-      }
-  });
-  pool_->ParallelFor(n * nh, [&](int64_t i0, int64_t i1) {
-    thread_local std::vector<float> scores;
-    for (int64_t i = i0; i < i1; ++i) attend(i / nh, i % nh, scores);
-  });
+  if (ab) {
+    pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
+      thread_local std::vector<float> xin, yout;
+      for (int64_t h = h0; h < h1; ++h) fold(h, xin, yout);
+    });
+  } else {
+    // kv_b_proj only (W_UK's rows are W_UK[h]'s columns): each weight row is
+    // decoded once and applied to every token.
+    std::fill(q_lat, q_lat + n * nh * r, 0.0f);
+    pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
+      thread_local std::vector<float> row;
+      row.resize(r);
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t i = 0; i < dn; ++i) {
+          DecodeRow(w.kv_b_proj, h * head_rows + i, row.data());
+          for (int64_t t = 0; t < n; ++t) Axpy(q[(t * nh + h) * dqk + i], row.data(), q_lat + (t * nh + h) * r, r);
+        }
+    });
+  }
+  if (gemm) {
+    AttendLatentGemm(layer, b, cache, q, o_lat);
+  } else {
+    pool_->ParallelFor(n * nh, [&](int64_t i0, int64_t i1) {
+      thread_local std::vector<float> scores;
+      for (int64_t i = i0; i < i1; ++i) attend(i / nh, i % nh, scores);
+    });
+  }
   pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
     thread_local std::vector<float> xin, yout;
     for (int64_t h = h0; h < h1; ++h) unfold(h, xin, yout);
   });
+}
+
+// The absorbed attention is multi-query attention with 576-wide keys: every
+// head of a sequence attends to the same cache rows [ĉ_j | k_pe_j]. So per
+// sequence, S = [q_lat | q_pe]·Cᵀ for all its tokens and heads at once, a
+// causal softmax per row, and o_lat = P·Ĉ: two matrix products on the
+// kernels' tiles instead of a dot and an axpy per (token, head, position).
+void Transformer::AttendLatentGemm(int64_t layer, const Batch& b, const LatentCache& cache, const float* q,
+                                   float* o_lat) {
+  const int64_t n = int64_t(b.size()), nh = c_.num_attention_heads;
+  const int64_t dn = c_.qk_nope_head_dim, dr = c_.qk_rope_head_dim, dqk = dn + dr;
+  const int64_t r = c_.kv_lora_rank, e = r + dr;
+  const float* q_lat = ws_.q_lat.data();
+  std::vector<int32_t>& toks = ws_.att_tokens;
+  std::vector<bool> done(n, false);
+  for (int64_t first = 0; first < n; ++first) {
+    if (done[first]) continue;
+    const int32_t s = b.seq[first];
+    toks.clear();
+    int64_t len = 0;
+    for (int64_t t = first; t < n; ++t)
+      if (b.seq[t] == s) toks.push_back(int32_t(t)), done[t] = true, len = std::max<int64_t>(len, b.pos[t] + 1);
+    const int64_t m = int64_t(toks.size()) * nh;
+    ws_.att_q.resize(m * e);
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t th = toks[i / nh] * nh + i % nh;
+      std::memcpy(ws_.att_q.data() + i * e, q_lat + th * r, sizeof(float) * r);
+      std::memcpy(ws_.att_q.data() + i * e + r, q + th * dqk + dn, sizeof(float) * dr);
+    }
+    const float* c = cache.entry(layer, s, 0);
+    ws_.att_s.resize(m * len);
+    MatMul(ws_.att_q.data(), m, F32View(c, len, e), ws_.att_s.data(), pool_);
+    ws_.att_ct.resize(r * len);  // Ĉᵀ: the latent part, one row per latent dim
+    pool_->ParallelFor(r, [&](int64_t d0, int64_t d1) {
+      for (int64_t d = d0; d < d1; ++d)
+        for (int64_t j = 0; j < len; ++j) ws_.att_ct[d * len + j] = c[j * e + d];
+    });
+    pool_->ParallelFor(m, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        float* row = ws_.att_s.data() + i * len;
+        const int64_t valid = b.pos[toks[i / nh]] + 1;
+        for (int64_t j = 0; j < valid; ++j) row[j] *= softmax_scale_;
+        Softmax(row, valid);
+        std::fill(row + valid, row + len, 0.0f);
+      }
+    });
+    ws_.att_o.resize(m * r);
+    MatMul(ws_.att_s.data(), m, F32View(ws_.att_ct.data(), r, len), ws_.att_o.data(), pool_);
+    for (int64_t i = 0; i < m; ++i)
+      std::memcpy(o_lat + (toks[i / nh] * nh + i % nh) * r, ws_.att_o.data() + i * r, sizeof(float) * r);
+  }
 }
 
 // K/V expanded per position: [k_nope | v] = kv_b_proj(ĉ_j), k = [k_nope | k_pe].

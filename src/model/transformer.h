@@ -69,6 +69,7 @@ class Transformer {
   void Mla(const MlaWeights& w, int64_t layer, const Batch& b, LatentCache& cache, const float* x, float* out);
   void AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch& b, const LatentCache& cache,
                       const float* q, float* o);
+  void AttendLatentGemm(int64_t layer, const Batch& b, const LatentCache& cache, const float* q, float* o_lat);
   void AttendNaive(const MlaWeights& w, int64_t layer, const Batch& b, const LatentCache& cache, const float* q,
                    float* o);
   void Mlp(const MlpWeights& w, const float* x, int64_t n, float* out);
@@ -95,6 +96,8 @@ class Transformer {
     std::vector<float> x, xn, tmp, q, qa, kva, attn, attn_out;
     std::vector<float> router, mlp_gate, mlp_up, expert_in, expert_out;
     std::vector<float> q_lat, o_lat, kv_full, latent;
+    std::vector<float> att_q, att_s, att_ct, att_o;  // AttendLatentGemm
+    std::vector<int32_t> att_tokens;
     std::vector<int32_t> experts;
     std::vector<float> expert_w;
     std::vector<float> route_s, route_bias;
