@@ -509,22 +509,53 @@ struct Q8Panel {  // 16 lanes per vector; plain arrays (std::vector<__m512i> is 
   std::vector<int32_t> corr;  // nb vectors: −128·Σ q_w per row (x is stored as q + 128)
 };
 
+// z[k] = dwords 0-7 of rows 2k and 2k+1 in, z[g] = dword g of rows 0-15 out:
+// three butterfly stages, each swapping one bit of the register index with
+// one bit of the lane index (the index vectors were derived by simulating it).
+HWY_INLINE void Transpose16x8Dwords(__m512i z[8]) {
+  const __m512i lo[3] = {
+      _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27),
+      _mm512_setr_epi32(0, 1, 4, 5, 16, 17, 20, 21, 8, 9, 12, 13, 24, 25, 28, 29),
+      _mm512_setr_epi32(0, 2, 16, 18, 4, 6, 20, 22, 8, 10, 24, 26, 12, 14, 28, 30)};
+  const __m512i hi[3] = {
+      _mm512_setr_epi32(4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31),
+      _mm512_setr_epi32(2, 3, 6, 7, 18, 19, 22, 23, 10, 11, 14, 15, 26, 27, 30, 31),
+      _mm512_setr_epi32(1, 3, 17, 19, 5, 7, 21, 23, 9, 11, 25, 27, 13, 15, 29, 31)};
+  #pragma GCC unroll 3
+  for (int s = 0; s < 3; ++s) {
+    const int bit = 4 >> s;
+    #pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) {
+      if (k & bit) continue;
+      const __m512i x = z[k], y = z[k | bit];
+      z[k] = _mm512_permutex2var_epi32(x, lo[s], y);
+      z[k | bit] = _mm512_permutex2var_epi32(x, hi[s], y);
+    }
+  }
+}
+
 HWY_INLINE void RepackQ8Panel(const uint8_t* base, int64_t rb, int64_t nb, Q8Panel& p) {
   p.w.resize(nb * 8 * 16), p.d.resize(nb * 16), p.corr.resize(nb * 16);
-  const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                          _mm512_set1_epi32(int(rb)));
   const __m512i k80 = _mm512_set1_epi8(char(0x80));
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = base + b * 34;
+    __m512i z[8];
+    #pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k)
+      z[k] = _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2 * k * rb + 2))),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + (2 * k + 1) * rb + 2)), 1);
+    Transpose16x8Dwords(z);
     __m512i sum = _mm512_setzero_si512();
+    #pragma GCC unroll 8
     for (int g = 0; g < 8; ++g) {
-      const __m512i v = _mm512_i32gather_epi32(rows, blk + 2 + 4 * g, 1);
-      _mm512_storeu_si512(&p.w[(b * 8 + g) * 16], v);
-      sum = _mm512_dpbusd_epi32(sum, k80, v);
+      _mm512_storeu_si512(&p.w[(b * 8 + g) * 16], z[g]);
+      sum = _mm512_dpbusd_epi32(sum, k80, z[g]);
     }
     _mm512_storeu_si512(&p.corr[b * 16], _mm512_sub_epi32(_mm512_setzero_si512(), sum));
-    const __m512i dh = _mm512_i32gather_epi32(rows, blk, 1);  // f16 d in the low half
-    _mm512_storeu_ps(&p.d[b * 16], _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh)));
+    alignas(32) uint16_t dh[16];
+    for (int i = 0; i < 16; ++i) std::memcpy(&dh[i], blk + i * rb, 2);
+    _mm512_storeu_ps(&p.d[b * 16], _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(dh))));
   }
 }
 
