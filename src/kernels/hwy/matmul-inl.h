@@ -493,20 +493,67 @@ inline void Q8Tokens(const uint8_t* const* rows, const uint8_t* xq, const float*
   }
 }
 
-// Prefill with lanes = rows: 16 rows are repacked once per panel so that each
-// 512-bit vector holds 4 consecutive columns of all 16 rows ([block][group
-// g][row]: bytes 4g..4g+3 of the block). One vpdpbusd with 4 bytes of a token
-// broadcast then advances 16 rows by 4 columns, and a block's scales are
-// applied once per 16 rows (8 vpdpbusd : 1 cvt + 1 fma) instead of once per
-// row and token pair as in Q8Tile (1 : 1). ik_llama.cpp's Q8_0_R8 repacks the
-// file for the same reason; here the repacking lives in a per-thread panel.
+// ---------------------------------------------------------------- prefill panels
+// Prefill with lanes = rows, for Q8_0, Q5_0 and Q4_K: 16 rows are repacked
+// once per panel (per thread, from the standard format) so that each 512-bit
+// vector holds 4 consecutive columns of all 16 rows: [block][group g][row] =
+// the row's int8 values 4g..4g+3 of the 32-block. One vpdpbusd with 4 bytes
+// of a token broadcast then advances 16 rows by 4 columns, and a block's
+// scale is applied once per 16 rows (8 vpdpbusd : 1 cvt + 1 fma) instead of
+// once per row and token as in Q8Tile / KTile (1 : 1). ik_llama.cpp repacks
+// the file (Q8_0_R8, Q4_K_R4) for the same reason.
+// Per block, weight = d·v − m with v int8: Q8_0 v = q, m = 0; Q5_0 v = q − 16,
+// m = 0; Q4_K v = q (0..15), d = d·sc_j, m = dmin·m_j (so y −= m·Σx).
 constexpr int kPanelRows = 16;
 constexpr int64_t kPanelTokens = 16;  // from this many tokens the repacking pays
 
-struct Q8Panel {  // 16 lanes per vector; plain arrays (std::vector<__m512i> is not 64-aligned here)
+struct Panel {  // plain arrays: std::vector<__m512i> is not 64-aligned here
   std::vector<int32_t> w;     // nb·8 vectors
-  std::vector<float> d;       // nb vectors: the 16 rows' block scales
-  std::vector<int32_t> corr;  // nb vectors: −128·Σ q_w per row (x is stored as q + 128)
+  std::vector<int32_t> corr;  // nb vectors: −128·Σ v per row (x is stored as q + 128)
+  std::vector<float> d, m;    // nb vectors each
+};
+
+// Block b of one row as 32 int8 values v, scale d and min m.
+struct StageQ8_0 {
+  HWY_INLINE void operator()(const uint8_t* row, int64_t b, int8_t* v, float* d, float* m) const {
+    const uint8_t* blk = row + b * 34;
+    std::memcpy(v, blk + 2, 32);
+    uint16_t h;
+    std::memcpy(&h, blk, 2);
+    *d = _cvtsh_ss(h), *m = 0.0f;
+  }
+};
+struct StageQ5_0 {  // ggml block_q5_0: f16 d, qh[4], qs[16]; v = (nibble | high bit << 4) − 16
+  HWY_INLINE void operator()(const uint8_t* row, int64_t b, int8_t* v, float* d, float* m) const {
+    const uint8_t* blk = row + b * 22;
+    const __m128i qs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 6)), k0f = _mm_set1_epi8(0x0f);
+    const __m256i nib = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(qs, k0f)),
+                                                _mm_and_si128(_mm_srli_epi16(qs, 4), k0f), 1);
+    uint32_t qh;
+    std::memcpy(&qh, blk + 2, 4);
+    const __m256i hi = _mm256_maskz_mov_epi8(__mmask32(qh), _mm256_set1_epi8(16));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(v), _mm256_sub_epi8(_mm256_or_si256(nib, hi), _mm256_set1_epi8(16)));
+    uint16_t h;
+    std::memcpy(&h, blk, 2);
+    *d = _cvtsh_ss(h), *m = 0.0f;
+  }
+};
+struct StageQ4K {  // block_q4_K: f16 d, f16 dmin, scales[12], qs[128]; sub-block j = b % 8
+  HWY_INLINE void operator()(const uint8_t* row, int64_t b, int8_t* v, float* d, float* m) const {
+    const uint8_t* blk = row + (b / 8) * 144;
+    const int j = int(b % 8);
+    const uint8_t* sc = blk + 4;
+    int s, mn;  // ggml's get_scale_min_k4
+    if (j < 4) s = sc[j] & 63, mn = sc[j + 4] & 63;
+    else s = (sc[j + 4] & 0xf) | ((sc[j - 4] >> 6) << 4), mn = (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+    __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * (j / 2)));
+    if (j & 1) q = _mm256_srli_epi16(q, 4);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(v), _mm256_and_si256(q, _mm256_set1_epi8(0x0f)));
+    uint16_t hd, hm;
+    std::memcpy(&hd, blk, 2);
+    std::memcpy(&hm, blk + 2, 2);
+    *d = _cvtsh_ss(hd) * float(s), *m = _cvtsh_ss(hm) * float(mn);
+  }
 };
 
 // z[k] = dwords 0-7 of rows 2k and 2k+1 in, z[g] = dword g of rows 0-15 out:
@@ -534,17 +581,18 @@ HWY_INLINE void Transpose16x8Dwords(__m512i z[8]) {
   }
 }
 
-HWY_INLINE void RepackQ8Panel(const uint8_t* base, int64_t rb, int64_t nb, Q8Panel& p) {
-  p.w.resize(nb * 8 * 16), p.d.resize(nb * 16), p.corr.resize(nb * 16);
+// Rows [0, count) of the panel from base (row stride rb); missing rows are zero.
+template <class Stage>
+HWY_INLINE void RepackPanel(const Stage& stage, const uint8_t* base, int64_t rb, int count, int64_t nb, Panel& p) {
+  p.w.resize(nb * 8 * 16), p.corr.resize(nb * 16), p.d.resize(nb * 16), p.m.resize(nb * 16);
+  alignas(64) int8_t v[kPanelRows][32] = {};
+  float d[kPanelRows] = {}, m[kPanelRows] = {};
   const __m512i k80 = _mm512_set1_epi8(char(0x80));
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = base + b * 34;
+    for (int i = 0; i < count; ++i) stage(base + i * rb, b, v[i], &d[i], &m[i]);
     __m512i z[8];
     #pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k)
-      z[k] = _mm512_inserti64x4(
-          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2 * k * rb + 2))),
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + (2 * k + 1) * rb + 2)), 1);
+    for (int k = 0; k < 8; ++k) z[k] = _mm512_load_si512(v[2 * k]);  // rows 2k, 2k+1: adjacent
     Transpose16x8Dwords(z);
     __m512i sum = _mm512_setzero_si512();
     #pragma GCC unroll 8
@@ -553,16 +601,16 @@ HWY_INLINE void RepackQ8Panel(const uint8_t* base, int64_t rb, int64_t nb, Q8Pan
       sum = _mm512_dpbusd_epi32(sum, k80, z[g]);
     }
     _mm512_storeu_si512(&p.corr[b * 16], _mm512_sub_epi32(_mm512_setzero_si512(), sum));
-    alignas(32) uint16_t dh[16];
-    for (int i = 0; i < 16; ++i) std::memcpy(&dh[i], blk + i * rb, 2);
-    _mm512_storeu_ps(&p.d[b * 16], _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(dh))));
+    _mm512_storeu_ps(&p.d[b * 16], _mm512_loadu_ps(d));
+    _mm512_storeu_ps(&p.m[b * 16], _mm512_loadu_ps(m));
   }
 }
 
-// y[t·ldy + i] for the panel's 16 rows i and T tokens.
-template <int T>
-HWY_NOINLINE void Q8PanelTile(const Q8Panel& p, int64_t nb, const uint8_t* xq, const float* xd, int64_t cols,
-                              float* y, int64_t ldy) {
+// y[t·ldy + i] for the panel's rows i < count and T tokens; xsum[t·nb + b] =
+// Σ of the token's (quantised) block b, used when the format has mins.
+template <int T, bool kMins>
+HWY_NOINLINE void PanelTile(const Panel& p, int64_t nb, const uint8_t* xq, const float* xd, const float* xsum,
+                            int64_t cols, float* y, int64_t ldy, __mmask16 rows) {
   __m512 acc[T];
   #pragma GCC unroll 16
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
@@ -583,21 +631,66 @@ HWY_NOINLINE void Q8PanelTile(const Q8Panel& p, int64_t nb, const uint8_t* xq, c
         a = _mm512_dpbusd_epi32(a, _mm512_set1_epi32(x4), w[g]);
       }
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a), _mm512_mul_ps(d, _mm512_set1_ps(xd[t * nb + b])), acc[t]);
+      if (kMins) acc[t] = _mm512_fnmadd_ps(_mm512_loadu_ps(&p.m[b * 16]), _mm512_set1_ps(xsum[t * nb + b]), acc[t]);
     }
   }
   #pragma GCC unroll 16
-  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, rows, acc[t]);
 }
 
-inline void Q8PanelTokens(const Q8Panel& p, int64_t nb, const uint8_t* xq, const float* xd, int64_t n, int64_t cols,
-                          float* y, int64_t ldy) {
-  constexpr int T = 8;
-  int64_t t = 0;
-  for (; t + T <= n; t += T) Q8PanelTile<T>(p, nb, xq + t * cols, xd + t * nb, cols, y + t * ldy, ldy);
-  for (; t < n; ++t) Q8PanelTile<1>(p, nb, xq + t * cols, xd + t * nb, cols, y + t * ldy, ldy);
+template <class Stage, bool kMins>
+inline void MatMulPanels(const Stage& stage, const float* x, int64_t n, const WeightView& w, float* y,
+                         ThreadPool* pool) {
+  const int64_t cols = w.cols, nb = cols / 32, rb = w.row_bytes();
+  thread_local std::vector<uint8_t> xq;
+  thread_local std::vector<float> xd, xsum;
+  if (int64_t(xq.size()) < n * cols) xq.resize(n * cols);
+  if (int64_t(xd.size()) < n * nb) xd.resize(n * nb), xsum.resize(n * nb);
+  uint8_t* q = xq.data();
+  float* d = xd.data();
+  float* sum = xsum.data();
+  auto quantize = [&](int64_t t0, int64_t t1) {
+    QuantizeQ8(x + t0 * cols, t1 - t0, cols, q + t0 * cols, d + t0 * nb);
+    if (kMins)
+      for (int64_t i = t0 * nb; i < t1 * nb; ++i) {  // Σ q = Σ (q + 128) − 32·128
+        const __m256i s = _mm256_sad_epu8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i * 32)),
+                                          _mm256_setzero_si256());
+        const int64_t total = _mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 1) + _mm256_extract_epi64(s, 2) +
+                              _mm256_extract_epi64(s, 3);
+        sum[i] = d[i] * float(total - 32 * 128);
+      }
+  };
+  if (pool && n >= 16) pool->ParallelFor(n, quantize);
+  else quantize(0, n);
+  const int64_t tblock = std::max<int64_t>(8, kL2Budget / cols / 8 * 8);
+  const int64_t panels = (w.rows + kPanelRows - 1) / kPanelRows;
+  auto body = [&](int64_t p0, int64_t p1) {
+    thread_local Panel panel;
+    for (int64_t t0 = 0; t0 < n; t0 += tblock) {
+      const int64_t nt = std::min(tblock, n - t0);
+      for (int64_t pi = p0; pi < p1; ++pi) {
+        const int64_t r = pi * kPanelRows;
+        const int count = int(std::min<int64_t>(kPanelRows, w.rows - r));
+        RepackPanel(stage, w.data + r * rb, rb, count, nb, panel);
+        const __mmask16 mask = __mmask16((1u << count) - 1);
+        const uint8_t* xt = q + t0 * cols;
+        float* yt = y + t0 * w.rows + r;
+        int64_t t = 0;
+        for (; t + 8 <= nt; t += 8)
+          PanelTile<8, kMins>(panel, nb, xt + t * cols, d + (t0 + t) * nb, sum + (t0 + t) * nb, cols, yt + t * w.rows,
+                              w.rows, mask);
+        for (; t < nt; ++t)
+          PanelTile<1, kMins>(panel, nb, xt + t * cols, d + (t0 + t) * nb, sum + (t0 + t) * nb, cols, yt + t * w.rows,
+                              w.rows, mask);
+      }
+    }
+  };
+  if (pool && pool->size() > 1 && panels > 1) pool->ParallelFor(panels, body);
+  else body(0, panels);
 }
 
 inline void MatMulQ8Int8(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
+  if (n >= kPanelTokens) return MatMulPanels<StageQ8_0, false>(StageQ8_0{}, x, n, w, y, pool);
   const int64_t cols = w.cols, nb = cols / 32, rb = w.row_bytes();
   // The calling thread owns the quantised activations; workers only read them.
   thread_local std::vector<uint8_t> xq;
@@ -615,16 +708,9 @@ inline void MatMulQ8Int8(const float* x, int64_t n, const WeightView& w, float* 
   const int64_t tblock = std::max<int64_t>(kToks, kL2Budget / cols / kToks * kToks);
   const int64_t ahead = kRows * rb;  // the same place in the next row tile
   SplitRows(w.rows, n * w.rows * cols, pool, [&](int64_t r0, int64_t r1) {
-    thread_local Q8Panel panel;
     for (int64_t t0 = 0; t0 < n; t0 += tblock) {
       const int64_t nt = std::min(tblock, n - t0);
-      int64_t r = r0;
-      if (n >= kPanelTokens)
-        for (; r + kPanelRows <= r1; r += kPanelRows) {
-          RepackQ8Panel(w.data + r * rb, rb, nb, panel);
-          Q8PanelTokens(panel, nb, q + t0 * cols, d + t0 * nb, nt, cols, y + t0 * w.rows + r, w.rows);
-        }
-      for (; r < r1; r += kRows) {
+      for (int64_t r = r0; r < r1; r += kRows) {
         const int64_t count = std::min<int64_t>(kRows, r1 - r);
         const uint8_t* rows[kRows];
         for (int64_t i = 0; i < count; ++i) rows[i] = w.data + (r + i) * rb;
@@ -831,6 +917,11 @@ inline void KTokens(const uint8_t* const* rows, const int8_t* xq, const float* x
 
 template <KFmt F>
 inline void MatMulKInt8(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
+  if constexpr (F == KFmt::kQ4K) {
+    if (n >= kPanelTokens) return MatMulPanels<StageQ4K, true>(StageQ4K{}, x, n, w, y, pool);
+  } else if constexpr (F == KFmt::kQ5_0) {
+    if (n >= kPanelTokens) return MatMulPanels<StageQ5_0, false>(StageQ5_0{}, x, n, w, y, pool);
+  }
   const int64_t cols = w.cols, nl = cols / 4, rb = w.row_bytes();
   thread_local std::vector<int8_t> xq;
   thread_local std::vector<float> xs, xo;
