@@ -10,7 +10,7 @@ namespace whale {
 //  kMap: memory-mapped from the page cache. A model larger than RAM still
 //        runs, but decode streams weights through 4 KiB page-cache pages,
 //        which on the machines measured here read at a fraction of the
-//        bandwidth anonymous memory gives (bench/README.md has the figures).
+//        bandwidth anonymous memory gives (README.md, "Speed on a CPU", has the figures).
 //  kRam: read once into anonymous memory on 2 MiB transparent huge pages
 //        (llama.cpp's --no-mmap; ik_llama.cpp's -rtr implies it). One copy:
 //        RSS is the file size, the page cache may keep the file as cache.

@@ -511,11 +511,14 @@ struct Panel {  // plain arrays: std::vector<__m512i> is not 64-aligned here
   std::vector<int32_t> w;     // nb·8 vectors
   std::vector<int32_t> corr;  // nb vectors: −128·Σ v per row (x is stored as q + 128)
   std::vector<float> d, m;    // nb vectors each
+  std::vector<int32_t> corr2;  // kSplit: the second half's (values 16-31) corr and d
+  std::vector<float> d2;
 };
 
 // Block b of one row as 32 int8 values v, scale d and min m.
 struct StageQ8_0 {
-  HWY_INLINE void operator()(const uint8_t* row, int64_t b, int8_t* v, float* d, float* m) const {
+  static constexpr bool kSplit = false;
+  HWY_INLINE void operator()(const uint8_t* row, int64_t b, int8_t* v, float* d, float*, float* m) const {
     const uint8_t* blk = row + b * 34;
     std::memcpy(v, blk + 2, 32);
     uint16_t h;
@@ -524,7 +527,8 @@ struct StageQ8_0 {
   }
 };
 struct StageQ5_0 {  // ggml block_q5_0: f16 d, qh[4], qs[16]; v = (nibble | high bit << 4) − 16
-  HWY_INLINE void operator()(const uint8_t* row, int64_t b, int8_t* v, float* d, float* m) const {
+  static constexpr bool kSplit = false;
+  HWY_INLINE void operator()(const uint8_t* row, int64_t b, int8_t* v, float* d, float*, float* m) const {
     const uint8_t* blk = row + b * 22;
     const __m128i qs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 6)), k0f = _mm_set1_epi8(0x0f);
     const __m256i nib = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(qs, k0f)),
@@ -539,7 +543,8 @@ struct StageQ5_0 {  // ggml block_q5_0: f16 d, qh[4], qs[16]; v = (nibble | high
   }
 };
 struct StageQ4K {  // block_q4_K: f16 d, f16 dmin, scales[12], qs[128]; sub-block j = b % 8
-  HWY_INLINE void operator()(const uint8_t* row, int64_t b, int8_t* v, float* d, float* m) const {
+  static constexpr bool kSplit = false;
+  HWY_INLINE void operator()(const uint8_t* row, int64_t b, int8_t* v, float* d, float*, float* m) const {
     const uint8_t* blk = row + (b / 8) * 144;
     const int j = int(b % 8);
     const uint8_t* sc = blk + 4;
@@ -553,6 +558,30 @@ struct StageQ4K {  // block_q4_K: f16 d, f16 dmin, scales[12], qs[128]; sub-bloc
     std::memcpy(&hd, blk, 2);
     std::memcpy(&hm, blk + 2, 2);
     *d = _cvtsh_ss(hd) * float(s), *m = _cvtsh_ss(hm) * float(mn);
+  }
+};
+
+// block_q6_K: ql[128], qh[64], int8 scales[16], f16 d. Block j = b % 8 of the
+// super-block: h = j / 4, g = j % 4; value i: q = (ql[64h + 32(g&1) + i] >>
+// 4·(g>=2) & 15 | (qh[32h + i] >> 2g & 3) << 4) − 32, with one scale per 16
+// values (kSplit: d for values 0-15, d2 for 16-31).
+struct StageQ6K {
+  static constexpr bool kSplit = true;
+  HWY_INLINE void operator()(const uint8_t* row, int64_t b, int8_t* v, float* d, float* d2, float* m) const {
+    const uint8_t* blk = row + (b / 8) * 210;
+    const int j = int(b % 8), h = j / 4, g = j % 4;
+    __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * h + 32 * (g & 1)));
+    if (g >= 2) lo = _mm256_srli_epi16(lo, 4);
+    lo = _mm256_and_si256(lo, _mm256_set1_epi8(0x0f));
+    __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h));
+    hi = _mm256_and_si256(_mm256_srl_epi16(hi, _mm_cvtsi32_si128(2 * g)), _mm256_set1_epi8(3));
+    const __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));  // 0..63: no carry across bytes
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(v), _mm256_sub_epi8(q, _mm256_set1_epi8(32)));
+    const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    uint16_t hd;
+    std::memcpy(&hd, blk + 208, 2);
+    const float dd = _cvtsh_ss(hd);
+    *d = dd * float(sc[8 * h + 2 * g]), *d2 = dd * float(sc[8 * h + 2 * g + 1]), *m = 0.0f;
   }
 };
 
@@ -585,30 +614,36 @@ HWY_INLINE void Transpose16x8Dwords(__m512i z[8]) {
 template <class Stage>
 HWY_INLINE void RepackPanel(const Stage& stage, const uint8_t* base, int64_t rb, int count, int64_t nb, Panel& p) {
   p.w.resize(nb * 8 * 16), p.corr.resize(nb * 16), p.d.resize(nb * 16), p.m.resize(nb * 16);
+  if (Stage::kSplit) p.corr2.resize(nb * 16), p.d2.resize(nb * 16);
   alignas(64) int8_t v[kPanelRows][32] = {};
-  float d[kPanelRows] = {}, m[kPanelRows] = {};
-  const __m512i k80 = _mm512_set1_epi8(char(0x80));
+  float d[kPanelRows] = {}, d2[kPanelRows] = {}, m[kPanelRows] = {};
+  const __m512i k80 = _mm512_set1_epi8(char(0x80)), zero = _mm512_setzero_si512();
   for (int64_t b = 0; b < nb; ++b) {
-    for (int i = 0; i < count; ++i) stage(base + i * rb, b, v[i], &d[i], &m[i]);
+    for (int i = 0; i < count; ++i) stage(base + i * rb, b, v[i], &d[i], &d2[i], &m[i]);
     __m512i z[8];
     #pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) z[k] = _mm512_load_si512(v[2 * k]);  // rows 2k, 2k+1: adjacent
     Transpose16x8Dwords(z);
-    __m512i sum = _mm512_setzero_si512();
+    __m512i sum = zero, sum2 = zero;
     #pragma GCC unroll 8
     for (int g = 0; g < 8; ++g) {
       _mm512_storeu_si512(&p.w[(b * 8 + g) * 16], z[g]);
-      sum = _mm512_dpbusd_epi32(sum, k80, z[g]);
+      if (Stage::kSplit && g >= 4) sum2 = _mm512_dpbusd_epi32(sum2, k80, z[g]);
+      else sum = _mm512_dpbusd_epi32(sum, k80, z[g]);
     }
-    _mm512_storeu_si512(&p.corr[b * 16], _mm512_sub_epi32(_mm512_setzero_si512(), sum));
+    _mm512_storeu_si512(&p.corr[b * 16], _mm512_sub_epi32(zero, sum));
     _mm512_storeu_ps(&p.d[b * 16], _mm512_loadu_ps(d));
     _mm512_storeu_ps(&p.m[b * 16], _mm512_loadu_ps(m));
+    if (Stage::kSplit) {
+      _mm512_storeu_si512(&p.corr2[b * 16], _mm512_sub_epi32(zero, sum2));
+      _mm512_storeu_ps(&p.d2[b * 16], _mm512_loadu_ps(d2));
+    }
   }
 }
 
 // y[t·ldy + i] for the panel's rows i < count and T tokens; xsum[t·nb + b] =
 // Σ of the token's (quantised) block b, used when the format has mins.
-template <int T, bool kMins>
+template <int T, bool kMins, bool kSplit>
 HWY_NOINLINE void PanelTile(const Panel& p, int64_t nb, const uint8_t* xq, const float* xd, const float* xsum,
                             int64_t cols, float* y, int64_t ldy, __mmask16 rows) {
   __m512 acc[T];
@@ -623,14 +658,25 @@ HWY_NOINLINE void PanelTile(const Panel& p, int64_t nb, const uint8_t* xq, const
     #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       const uint8_t* xb = xq + t * cols + b * 32;
+      const __m512 dx = _mm512_set1_ps(xd[t * nb + b]);
       __m512i a = corr;
       #pragma GCC unroll 8
-      for (int g = 0; g < 8; ++g) {
+      for (int g = 0; g < (kSplit ? 4 : 8); ++g) {
         int32_t x4;
         std::memcpy(&x4, xb + 4 * g, 4);
         a = _mm512_dpbusd_epi32(a, _mm512_set1_epi32(x4), w[g]);
       }
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a), _mm512_mul_ps(d, _mm512_set1_ps(xd[t * nb + b])), acc[t]);
+      if (kSplit) {  // values 16-31 under their own scale
+        __m512i a2 = _mm512_loadu_si512(&p.corr2[b * 16]);
+        #pragma GCC unroll 4
+        for (int g = 4; g < 8; ++g) {
+          int32_t x4;
+          std::memcpy(&x4, xb + 4 * g, 4);
+          a2 = _mm512_dpbusd_epi32(a2, _mm512_set1_epi32(x4), w[g]);
+        }
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a2), _mm512_mul_ps(_mm512_loadu_ps(&p.d2[b * 16]), dx), acc[t]);
+      }
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a), _mm512_mul_ps(d, dx), acc[t]);
       if (kMins) acc[t] = _mm512_fnmadd_ps(_mm512_loadu_ps(&p.m[b * 16]), _mm512_set1_ps(xsum[t * nb + b]), acc[t]);
     }
   }
@@ -677,10 +723,10 @@ inline void MatMulPanels(const Stage& stage, const float* x, int64_t n, const We
         float* yt = y + t0 * w.rows + r;
         int64_t t = 0;
         for (; t + 8 <= nt; t += 8)
-          PanelTile<8, kMins>(panel, nb, xt + t * cols, d + (t0 + t) * nb, sum + (t0 + t) * nb, cols, yt + t * w.rows,
+          PanelTile<8, kMins, Stage::kSplit>(panel, nb, xt + t * cols, d + (t0 + t) * nb, sum + (t0 + t) * nb, cols, yt + t * w.rows,
                               w.rows, mask);
         for (; t < nt; ++t)
-          PanelTile<1, kMins>(panel, nb, xt + t * cols, d + (t0 + t) * nb, sum + (t0 + t) * nb, cols, yt + t * w.rows,
+          PanelTile<1, kMins, Stage::kSplit>(panel, nb, xt + t * cols, d + (t0 + t) * nb, sum + (t0 + t) * nb, cols, yt + t * w.rows,
                               w.rows, mask);
       }
     }
@@ -919,6 +965,8 @@ template <KFmt F>
 inline void MatMulKInt8(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
   if constexpr (F == KFmt::kQ4K) {
     if (n >= kPanelTokens) return MatMulPanels<StageQ4K, true>(StageQ4K{}, x, n, w, y, pool);
+  } else if constexpr (F == KFmt::kQ6K) {
+    if (n >= kPanelTokens) return MatMulPanels<StageQ6K, false>(StageQ6K{}, x, n, w, y, pool);
   } else if constexpr (F == KFmt::kQ5_0) {
     if (n >= kPanelTokens) return MatMulPanels<StageQ5_0, false>(StageQ5_0{}, x, n, w, y, pool);
   }
