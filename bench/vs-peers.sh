@@ -87,8 +87,8 @@ for ty in $types; do
     # Alternate engines so drift in the machine's load hits all of them alike.
     res[llama,$ty,$t]=$(llama_run "$cache/llama.cpp/build/bin/llama-bench" "$model" "$t")
     # whale reads the weights into anonymous memory by default (--mmap auto);
-    # llama.cpp's -mmp 0 does the same, so both of its modes are shown.
-    res[llama_ram,$ty,$t]=$(llama_run "$cache/llama.cpp/build/bin/llama-bench" "$model" "$t" -mmp 0)
+    # llama.cpp's -lm none (load mode: no mmap) does the same, so both of its modes are shown.
+    res[llama_ram,$ty,$t]=$(llama_run "$cache/llama.cpp/build/bin/llama-bench" "$model" "$t" -lm none)
     if [ -n "${IK_LLAMA_SRC:-}" ]; then
       res[ik,$ty,$t]=$(llama_run "$cache/ik_llama.cpp-build/bin/llama-bench" "$model" "$t" -mla 3 -fa 1 -fmoe 1 -rtr 1)
     fi
@@ -107,7 +107,7 @@ for ty in $types; do
     for e in llama llama_ram ik whale; do
       [ -n "${res[$e,$ty,$t]:-}" ] || { [ "$e" = ik ] && printf '| %s | %s | ik_llama.cpp | skipped: IK_LLAMA_SRC unset | | | | |\n' "$ty" "$t"; continue; }
       read -r pp tg rss _ <<<"${res[$e,$ty,$t]}"
-      name=$e; [ $e = llama ] && name=llama.cpp; [ $e = llama_ram ] && name="llama.cpp -mmp 0"; [ $e = ik ] && name=ik_llama.cpp
+      name=$e; [ $e = llama ] && name=llama.cpp; [ $e = llama_ram ] && name="llama.cpp -lm none"; [ $e = ik ] && name=ik_llama.cpp
       python3 - "$ty" "$t" "$name" "$pp" "$tg" "$rss" "$wpp" "$wtg" "$wbw" "$wbytes" <<'PY'
 import sys
 ty, t, name = sys.argv[1:4]

@@ -65,8 +65,13 @@ void SiluMul(const float* gate, const float* up, int64_t n, float* out);
 // In-place softmax over n values.
 void Softmax(float* x, int64_t n);
 
+// SIMD (Highway dispatch, kernels/hwy): attention over the latent cache runs
+// on these, len·heads times per layer and token.
 float Dot(const float* a, const float* b, int64_t n);
 void Axpy(float a, const float* x, float* y, int64_t n);  // y += a·x
+// The scalar oracles of the two (MatMulRef uses DotRef).
+float DotRef(const float* a, const float* b, int64_t n);
+void AxpyRef(float a, const float* x, float* y, int64_t n);
 
 // Interleaved-pair rotary embedding of d values: pair i = (x[2i], x[2i+1])
 // rotated by pos·inv_freq[i] (DeepSeek model.py apply_rotary_emb).

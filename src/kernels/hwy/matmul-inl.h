@@ -1015,6 +1015,30 @@ inline int64_t TargetId() { return HWY_TARGET; }
 
 // Σ p[0, n): four independent accumulators so loads, not adds, set the pace
 // (the read-bandwidth probe of whale bench and the benchmarks).
+inline float DotTarget(const float* a, const float* b, int64_t n) {
+  const DF df;
+  const int64_t N = int64_t(hn::Lanes(df));
+  VF s0 = hn::Zero(df), s1 = s0;
+  int64_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
+    s1 = hn::MulAdd(hn::LoadU(df, a + i + N), hn::LoadU(df, b + i + N), s1);
+  }
+  for (; i + N <= n; i += N) s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
+  float s = hn::GetLane(hn::SumOfLanes(df, hn::Add(s0, s1)));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+inline void AxpyTarget(float alpha, const float* x, float* y, int64_t n) {
+  const DF df;
+  const int64_t N = int64_t(hn::Lanes(df));
+  const VF va = hn::Set(df, alpha);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(hn::MulAdd(va, hn::LoadU(df, x + i), hn::LoadU(df, y + i)), df, y + i);
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
 inline double SumFloatsTarget(const float* p, int64_t n) {
   const DF df;
   const int64_t N = int64_t(hn::Lanes(df));

@@ -30,6 +30,11 @@ HWY_EXPORT(MatMulTarget);
 HWY_EXPORT(TargetId);
 HWY_EXPORT(Q8Int8Activations);
 HWY_EXPORT(SumFloatsTarget);
+HWY_EXPORT(DotTarget);
+HWY_EXPORT(AxpyTarget);
+
+float DotHwy(const float* a, const float* b, int64_t n) { return HWY_DYNAMIC_DISPATCH(DotTarget)(a, b, n); }
+void AxpyHwy(float a, const float* x, float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(AxpyTarget)(a, x, y, n); }
 
 bool MatMulHwy(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
   if (n <= 0 || w.rows <= 0) return true;

@@ -32,6 +32,10 @@ bool MatMulHwyQ8Int8Activations();
 // result carries the same activation rounding error as Q8_0's.
 bool MatMulHwyInt8Activations(DType t);
 
+// Σ a[i]·b[i] and y += a·x over fp32 vectors (kernels/ops.h's Dot and Axpy).
+float DotHwy(const float* a, const float* b, int64_t n);
+void AxpyHwy(float a, const float* x, float* y, int64_t n);
+
 // Σ p[0, n) with SIMD loads as fast as one core reads memory: the probe for
 // measured read bandwidth (whale bench, matmul_bench).
 double SumFloatsHwy(const float* p, int64_t n);

@@ -196,6 +196,25 @@ TEST_F(MatMulHwyTest, PrefillShapesMatchReference) {
   }
 }
 
+TEST_F(MatMulHwyTest, DotAndAxpyMatchTheScalarOracleOnEveryTarget) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    for (int64_t n : {0, 1, 7, 16, 33, 512, 576}) {
+      std::vector<float> a(n + 1), b(n + 1), y(n + 1), want(n + 1);
+      for (auto* v : {&a, &b, &y}) for (auto& e : *v) e = normal(rng);
+      // Offset by one float: unaligned, as cache rows and head slices are.
+      const float got = DotHwy(a.data() + 1, b.data() + 1, n), ref = DotRef(a.data() + 1, b.data() + 1, n);
+      EXPECT_NEAR(got, ref, 1e-5f * (1 + std::sqrt(float(n)))) << hwy::TargetName(target) << " n " << n;
+      want = y;
+      AxpyRef(0.37f, a.data() + 1, want.data() + 1, n);
+      AxpyHwy(0.37f, a.data() + 1, y.data() + 1, n);
+      for (int64_t i = 0; i <= n; ++i) EXPECT_NEAR(y[i], want[i], 1e-6f) << hwy::TargetName(target) << " n " << n;
+    }
+  }
+}
+
 TEST_F(MatMulHwyTest, UnsupportedTypeFallsBack) {
   std::vector<uint8_t> data(16);
   WeightView w{DType::kI32, 2, 2, data.data()};

@@ -97,7 +97,7 @@ void MatMulRef(const float* x, int64_t n, const WeightView& w, float* y, ThreadP
     row.resize(k);
     for (int64_t r = r0; r < r1; ++r) {
       DecodeRow(w, r, row.data());
-      for (int64_t t = 0; t < n; ++t) y[t * m + r] = Dot(x + t * k, row.data(), k);
+      for (int64_t t = 0; t < n; ++t) y[t * m + r] = DotRef(x + t * k, row.data(), k);
     }
   };
   if (pool) pool->ParallelFor(m, body);
@@ -134,7 +134,10 @@ void Softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-float Dot(const float* a, const float* b, int64_t n) {
+float Dot(const float* a, const float* b, int64_t n) { return DotHwy(a, b, n); }
+void Axpy(float a, const float* x, float* y, int64_t n) { AxpyHwy(a, x, y, n); }
+
+float DotRef(const float* a, const float* b, int64_t n) {
   // Eight partial sums: the order a SIMD kernel uses, and a little more accurate.
   float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
@@ -145,7 +148,7 @@ float Dot(const float* a, const float* b, int64_t n) {
   return r + ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
-void Axpy(float a, const float* x, float* y, int64_t n) {
+void AxpyRef(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
