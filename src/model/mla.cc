@@ -11,7 +11,8 @@
 
 namespace whale {
 namespace {
-// From this many tokens per sequence, attention runs as matrix products.
+// From this many tokens of one sequence, o_lat = P·Ĉ runs as a matrix product
+// on a transposed copy of Ĉ.
 constexpr int64_t kLatentGemmTokens = 8;
 }  // namespace
 
@@ -81,21 +82,6 @@ void Transformer::AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch
     MatMul(xin.data(), n, ab->k_b.Rows(h * r, r), yout.data(), nullptr);
     for (int64_t t = 0; t < n; ++t) std::memcpy(q_lat + (t * nh + h) * r, yout.data() + t * r, sizeof(float) * r);
   };
-  // Attention of token t, head h over the latent cache of its own sequence, causal.
-  auto attend = [&](int64_t t, int64_t h, std::vector<float>& scores) {
-    const int64_t i = t * nh + h, len = b.pos[t] + 1;
-    scores.resize(len);
-    const float* ql = q_lat + i * r;
-    const float* qpe = q + (t * nh + h) * dqk + dn;
-    for (int64_t j = 0; j < len; ++j) {
-      const float* e = cache.entry(layer, b.seq[t], j);
-      scores[j] = (Dot(ql, e, r) + Dot(qpe, e + r, dr)) * softmax_scale_;
-    }
-    Softmax(scores.data(), len);
-    float* ol = o_lat + i * r;
-    std::fill(ol, ol + r, 0.0f);
-    for (int64_t j = 0; j < len; ++j) Axpy(scores[j], cache.entry(layer, b.seq[t], j), ol, r);
-  };
   // Apply W_UV after attention: o[t,h] = W_UV[h]·o_lat[t,h], W_UV[h] the rows
   // kv_b_proj[h·(dn+dv)+dn ..+dv] (or v_b's rows of head h).
   // (FP8 block scales slice only on block boundaries; otherwise row by row.)
@@ -118,22 +104,6 @@ void Transformer::AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch
     for (int64_t t = 0; t < n; ++t) std::memcpy(o + (t * nh + h) * dv, yout.data() + t * dv, sizeof(float) * dv);
   };
 
-  // Many tokens per sequence (prefill, not batched decode): the scores and
-  // the weighted sums as matrix products over the cache (AttendLatentGemm).
-  int64_t runs = 0;  // runs of one sequence's tokens
-  for (int64_t t = 0; t < n; ++t) runs += t == 0 || b.seq[t] != b.seq[t - 1];
-  const bool gemm = n >= kLatentGemmTokens * runs;
-  if (ab && !gemm) {  // heads are independent: one pass over the pool does all three steps
-    pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
-      thread_local std::vector<float> xin, yout, scores;
-      for (int64_t h = h0; h < h1; ++h) {
-        fold(h, xin, yout);
-        for (int64_t t = 0; t < n; ++t) attend(t, h, scores);
-        unfold(h, xin, yout);
-      }
-    });
-    return;
-  }
   if (ab) {
     pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
       thread_local std::vector<float> xin, yout;
@@ -153,14 +123,7 @@ void Transformer::AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch
         }
     });
   }
-  if (gemm) {
-    AttendLatentGemm(layer, b, cache, q, o_lat);
-  } else {
-    pool_->ParallelFor(n * nh, [&](int64_t i0, int64_t i1) {
-      thread_local std::vector<float> scores;
-      for (int64_t i = i0; i < i1; ++i) attend(i / nh, i % nh, scores);
-    });
-  }
+  AttendLatentGemm(layer, b, cache, q, o_lat);
   pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
     thread_local std::vector<float> xin, yout;
     for (int64_t h = h0; h < h1; ++h) unfold(h, xin, yout);
@@ -179,14 +142,15 @@ void Transformer::AttendLatentGemm(int64_t layer, const Batch& b, const LatentCa
   const int64_t r = c_.kv_lora_rank, e = r + dr;
   const float* q_lat = ws_.q_lat.data();
   std::vector<int32_t>& toks = ws_.att_tokens;
-  std::vector<bool> done(n, false);
   for (int64_t first = 0; first < n; ++first) {
-    if (done[first]) continue;
     const int32_t s = b.seq[first];
+    bool seen = false;  // sequences are handled at their first token
+    for (int64_t t = 0; t < first && !seen; ++t) seen = b.seq[t] == s;
+    if (seen) continue;
     toks.clear();
     int64_t len = 0;
     for (int64_t t = first; t < n; ++t)
-      if (b.seq[t] == s) toks.push_back(int32_t(t)), done[t] = true, len = std::max<int64_t>(len, b.pos[t] + 1);
+      if (b.seq[t] == s) toks.push_back(int32_t(t)), len = std::max<int64_t>(len, b.pos[t] + 1);
     const int64_t m = int64_t(toks.size()) * nh;
     ws_.att_q.resize(m * e);
     for (int64_t i = 0; i < m; ++i) {
@@ -197,11 +161,6 @@ void Transformer::AttendLatentGemm(int64_t layer, const Batch& b, const LatentCa
     const float* c = cache.entry(layer, s, 0);
     ws_.att_s.resize(m * len);
     MatMul(ws_.att_q.data(), m, F32View(c, len, e), ws_.att_s.data(), pool_);
-    ws_.att_ct.resize(r * len);  // Ĉᵀ: the latent part, one row per latent dim
-    pool_->ParallelFor(r, [&](int64_t d0, int64_t d1) {
-      for (int64_t d = d0; d < d1; ++d)
-        for (int64_t j = 0; j < len; ++j) ws_.att_ct[d * len + j] = c[j * e + d];
-    });
     pool_->ParallelFor(m, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
         float* row = ws_.att_s.data() + i * len;
@@ -212,7 +171,23 @@ void Transformer::AttendLatentGemm(int64_t layer, const Batch& b, const LatentCa
       }
     });
     ws_.att_o.resize(m * r);
-    MatMul(ws_.att_s.data(), m, F32View(ws_.att_ct.data(), r, len), ws_.att_o.data(), pool_);
+    if (int64_t(toks.size()) >= kLatentGemmTokens) {
+      ws_.att_ct.resize(r * len);  // Ĉᵀ: the latent part, one row per latent dim
+      pool_->ParallelFor(r, [&](int64_t d0, int64_t d1) {
+        for (int64_t d = d0; d < d1; ++d)
+          for (int64_t j = 0; j < len; ++j) ws_.att_ct[d * len + j] = c[j * e + d];
+      });
+      MatMul(ws_.att_s.data(), m, F32View(ws_.att_ct.data(), r, len), ws_.att_o.data(), pool_);
+    } else {  // decode: too few rows of P to pay for transposing Ĉ; each ĉ_j meets all rows while in L1
+      pool_->ParallelFor(m, [&](int64_t i0, int64_t i1) {
+        std::fill(ws_.att_o.begin() + i0 * r, ws_.att_o.begin() + i1 * r, 0.0f);
+        for (int64_t j = 0; j < len; ++j)
+          for (int64_t i = i0; i < i1; ++i) {
+            const float p = ws_.att_s[i * len + j];
+            if (p != 0.0f) Axpy(p, c + j * e, ws_.att_o.data() + i * r, r);
+          }
+      });
+    }
     for (int64_t i = 0; i < m; ++i)
       std::memcpy(o_lat + (toks[i / nh] * nh + i % nh) * r, ws_.att_o.data() + i * r, sizeof(float) * r);
   }
