@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -94,9 +95,14 @@ MappedFile::MappedFile(const std::string& path, Residency residency) : path_(pat
     throw Error(path + ": not a regular file");
   }
   size_ = size_t(st.st_size);
-  if (residency == Residency::kAuto) {
-    const size_t avail = MemAvailable();
-    residency = avail > size_ + (size_t(1) << 30) ? Residency::kRam : Residency::kMap;
+  const size_t avail = MemAvailable();
+  if (residency == Residency::kAuto) residency = avail > size_ + (size_t(1) << 30) ? Residency::kRam : Residency::kMap;
+  if (residency == Residency::kRam && avail > 0 && size_ > avail) {  // an error, not the OOM killer
+    ::close(fd);
+    char buf[160];
+    std::snprintf(buf, sizeof buf, ": %.2f GiB does not fit in the %.2f GiB of available memory; use --mmap mmap",
+                  double(size_) / double(1 << 30), double(avail) / double(1 << 30));
+    throw Error(path + buf);
   }
   try {
     if (size_ > 0 && residency == Residency::kRam) {
