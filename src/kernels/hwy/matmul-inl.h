@@ -8,9 +8,11 @@
 //     weights, R at a time, and dotted with every token: one pass over W.
 //   Prefill: a panel of rows is decoded to fp32 scratch once, then multiplied
 //     with blocks of tokens; panel + token block stay in L2.
-//   Q8_0 on AVX3_DL: activations quantised to int8 per 32-block (ggml's
-//     q8_0), vpdpbusd for the block dot, fp32 accumulation of the scaled
-//     block dots (Q8Tile below).
+//   Q8_0 and the K formats on AVX3_DL: activations quantised to int8 per
+//     32-block (ggml's q8_0), vpdpbusd for the block dot, fp32 accumulation
+//     of the scaled block dots: Q8Tile / KTile below n < kPanelTokens
+//     (rows from the stored blocks), 16-row repacked panels from there
+//     (PanelTile, "prefill panels").
 #if defined(WHALE_KERNELS_HWY_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef WHALE_KERNELS_HWY_MATMUL_INL_H_
 #undef WHALE_KERNELS_HWY_MATMUL_INL_H_
@@ -20,6 +22,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "hwy/cache_control.h"
@@ -737,6 +740,8 @@ inline void MatMulPanels(const Stage& stage, const float* x, int64_t n, const We
 
 inline void MatMulQ8Int8(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
   if (n >= kPanelTokens) return MatMulPanels<StageQ8_0, false>(StageQ8_0{}, x, n, w, y, pool);
+  // Decode and short batches (n < kPanelTokens): rows streamed from the
+  // stored blocks, every token dotted with each while it is in registers.
   const int64_t cols = w.cols, nb = cols / 32, rb = w.row_bytes();
   // The calling thread owns the quantised activations; workers only read them.
   thread_local std::vector<uint8_t> xq;
@@ -745,27 +750,16 @@ inline void MatMulQ8Int8(const float* x, int64_t n, const WeightView& w, float* 
   if (int64_t(xd.size()) < n * nb) xd.resize(n * nb);
   uint8_t* q = xq.data();
   float* d = xd.data();
-  if (pool && n >= 16) {
-    pool->ParallelFor(n, [&](int64_t t0, int64_t t1) { QuantizeQ8(x + t0 * cols, t1 - t0, cols, q + t0 * cols, d + t0 * nb); });
-  } else {
-    QuantizeQ8(x, n, cols, q, d);
-  }
-  // Token blocks of int8 activations that stay in L2 while rows stream past.
-  const int64_t tblock = std::max<int64_t>(kToks, kL2Budget / cols / kToks * kToks);
+  QuantizeQ8(x, n, cols, q, d);
   const int64_t ahead = kRows * rb;  // the same place in the next row tile
   SplitRows(w.rows, n * w.rows * cols, pool, [&](int64_t r0, int64_t r1) {
-    for (int64_t t0 = 0; t0 < n; t0 += tblock) {
-      const int64_t nt = std::min(tblock, n - t0);
-      for (int64_t r = r0; r < r1; r += kRows) {
-        const int64_t count = std::min<int64_t>(kRows, r1 - r);
-        const uint8_t* rows[kRows];
-        for (int64_t i = 0; i < count; ++i) rows[i] = w.data + (r + i) * rb;
-        float* yr = y + t0 * w.rows + r;
-        if (count == kRows) Q8Tokens<kRows>(rows, q + t0 * cols, d + t0 * nb, nt, cols, yr, w.rows, ahead);
-        else
-          for (int64_t i = 0; i < count; ++i)
-            Q8Tokens<1>(rows + i, q + t0 * cols, d + t0 * nb, nt, cols, yr + i, w.rows, ahead);
-      }
+    for (int64_t r = r0; r < r1; r += kRows) {
+      const int64_t count = std::min<int64_t>(kRows, r1 - r);
+      const uint8_t* rows[kRows];
+      for (int64_t i = 0; i < count; ++i) rows[i] = w.data + (r + i) * rb;
+      if (count == kRows) Q8Tokens<kRows>(rows, q, d, n, cols, y + r, w.rows, ahead);
+      else
+        for (int64_t i = 0; i < count; ++i) Q8Tokens<1>(rows + i, q, d, n, cols, y + r + i, w.rows, ahead);
     }
   });
 }
@@ -963,13 +957,9 @@ inline void KTokens(const uint8_t* const* rows, const int8_t* xq, const float* x
 
 template <KFmt F>
 inline void MatMulKInt8(const float* x, int64_t n, const WeightView& w, float* y, ThreadPool* pool) {
-  if constexpr (F == KFmt::kQ4K) {
-    if (n >= kPanelTokens) return MatMulPanels<StageQ4K, true>(StageQ4K{}, x, n, w, y, pool);
-  } else if constexpr (F == KFmt::kQ6K) {
-    if (n >= kPanelTokens) return MatMulPanels<StageQ6K, false>(StageQ6K{}, x, n, w, y, pool);
-  } else if constexpr (F == KFmt::kQ5_0) {
-    if (n >= kPanelTokens) return MatMulPanels<StageQ5_0, false>(StageQ5_0{}, x, n, w, y, pool);
-  }
+  using Stage = std::conditional_t<F == KFmt::kQ4K, StageQ4K, std::conditional_t<F == KFmt::kQ6K, StageQ6K, StageQ5_0>>;
+  if (n >= kPanelTokens) return MatMulPanels<Stage, F == KFmt::kQ4K>(Stage{}, x, n, w, y, pool);
+  // Decode and short batches, as MatMulQ8Int8.
   const int64_t cols = w.cols, nl = cols / 4, rb = w.row_bytes();
   thread_local std::vector<int8_t> xq;
   thread_local std::vector<float> xs, xo;
@@ -978,28 +968,16 @@ inline void MatMulKInt8(const float* x, int64_t n, const WeightView& w, float* y
   int8_t* q = xq.data();
   float* s = xs.data();
   float* o = xo.data();
-  if (pool && n >= 16) {
-    pool->ParallelFor(n, [&](int64_t t0, int64_t t1) {
-      QuantizeK8(x + t0 * cols, t1 - t0, cols, q + t0 * cols, s + t0 * nl, o + t0 * nl);
-    });
-  } else {
-    QuantizeK8(x, n, cols, q, s, o);
-  }
-  const int64_t tblock = std::max<int64_t>(kToks, kL2Budget / (3 * cols) / kToks * kToks);
+  QuantizeK8(x, n, cols, q, s, o);
   const int64_t ahead = kRows * rb;
   SplitRows(w.rows, n * w.rows * cols, pool, [&](int64_t r0, int64_t r1) {
-    for (int64_t t0 = 0; t0 < n; t0 += tblock) {
-      const int64_t nt = std::min(tblock, n - t0);
-      for (int64_t r = r0; r < r1; r += kRows) {
-        const int64_t count = std::min<int64_t>(kRows, r1 - r);
-        const uint8_t* rows[kRows];
-        for (int64_t i = 0; i < count; ++i) rows[i] = w.data + (r + i) * rb;
-        float* yr = y + t0 * w.rows + r;
-        if (count == kRows) KTokens<F, kRows>(rows, q + t0 * cols, s + t0 * nl, o + t0 * nl, nt, cols, yr, w.rows, ahead);
-        else
-          for (int64_t i = 0; i < count; ++i)
-            KTokens<F, 1>(rows + i, q + t0 * cols, s + t0 * nl, o + t0 * nl, nt, cols, yr + i, w.rows, ahead);
-      }
+    for (int64_t r = r0; r < r1; r += kRows) {
+      const int64_t count = std::min<int64_t>(kRows, r1 - r);
+      const uint8_t* rows[kRows];
+      for (int64_t i = 0; i < count; ++i) rows[i] = w.data + (r + i) * rb;
+      if (count == kRows) KTokens<F, kRows>(rows, q, s, o, n, cols, y + r, w.rows, ahead);
+      else
+        for (int64_t i = 0; i < count; ++i) KTokens<F, 1>(rows + i, q, s, o, n, cols, y + r + i, w.rows, ahead);
     }
   });
 }
