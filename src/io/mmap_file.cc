@@ -22,17 +22,6 @@ namespace {
 
 constexpr size_t kHugePage = size_t(2) << 20;
 
-// MemAvailable from /proc/meminfo in bytes; 0 when it cannot be read.
-size_t MemAvailable() {
-  std::ifstream f("/proc/meminfo");
-  std::string key;
-  size_t kib = 0;
-  std::string unit;
-  while (f >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024;
-  return 0;
-}
-
 // Reads the whole file into fresh anonymous memory on huge pages.
 const uint8_t* ReadIntoRam(int fd, const std::string& path, size_t size, size_t* mapped) {
   const size_t len = (size + kHugePage - 1) / kHugePage * kHugePage;
@@ -79,6 +68,15 @@ const uint8_t* ReadIntoRam(int fd, const std::string& path, size_t size, size_t*
 
 }  // namespace
 
+size_t MemAvailableBytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key, unit;
+  size_t kib = 0;
+  while (f >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return 0;
+}
+
 Residency ParseResidency(const std::string& s) {
   if (s == "mmap") return Residency::kMap;
   if (s == "ram") return Residency::kRam;
@@ -95,7 +93,7 @@ MappedFile::MappedFile(const std::string& path, Residency residency) : path_(pat
     throw Error(path + ": not a regular file");
   }
   size_ = size_t(st.st_size);
-  const size_t avail = MemAvailable();
+  const size_t avail = MemAvailableBytes();
   if (residency == Residency::kAuto) residency = avail > size_ + (size_t(1) << 30) ? Residency::kRam : Residency::kMap;
   if (residency == Residency::kRam && avail > 0 && size_ > avail) {  // an error, not the OOM killer
     ::close(fd);

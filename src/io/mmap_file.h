@@ -18,6 +18,9 @@ namespace whale {
 enum class Residency { kMap, kRam, kAuto };
 Residency ParseResidency(const std::string& s);  // "mmap" | "ram" | "auto"; throws Error
 
+// MemAvailable from /proc/meminfo in bytes (what kAuto compares with); 0 when unknown.
+size_t MemAvailableBytes();
+
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path, Residency residency = Residency::kMap);  // throws Error

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "io/error.h"
 
@@ -13,15 +12,6 @@ namespace whale {
 namespace {
 
 namespace fs = std::filesystem;
-
-size_t MemAvailableForTest() {
-  std::ifstream f("/proc/meminfo");
-  std::string key, unit;
-  size_t kib = 0;
-  while (f >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024;
-  return 0;
-}
 
 TEST(MappedFile, RamAndMapHoldTheSameBytes) {
   const fs::path p = fs::path(WHALE_BINARY_DIR) / "mmap_test_small.bin";
@@ -41,7 +31,7 @@ TEST(MappedFile, RamAndMapHoldTheSameBytes) {
 // A (sparse) file larger than the available memory: kAuto maps it, kRam is a
 // one-line error naming the file, not the OOM killer.
 TEST(MappedFile, TooLargeForRamIsAnErrorOrMapped) {
-  const size_t avail = MemAvailableForTest();
+  const size_t avail = MemAvailableBytes();
   if (avail == 0) GTEST_SKIP() << "no MemAvailable in /proc/meminfo";
   const fs::path p = fs::path(WHALE_BINARY_DIR) / "mmap_test_sparse.bin";
   { std::ofstream(p, std::ios::binary); }

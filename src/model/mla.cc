@@ -123,7 +123,7 @@ void Transformer::AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch
         }
     });
   }
-  AttendLatentGemm(layer, b, cache, q, o_lat);
+  AttendLatentGemm(layer, b, cache, q, q_lat, o_lat);
   pool_->ParallelFor(nh, [&](int64_t h0, int64_t h1) {
     thread_local std::vector<float> xin, yout;
     for (int64_t h = h0; h < h1; ++h) unfold(h, xin, yout);
@@ -136,11 +136,10 @@ void Transformer::AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch
 // causal softmax per row, and o_lat = P·Ĉ: two matrix products on the
 // kernels' tiles instead of a dot and an axpy per (token, head, position).
 void Transformer::AttendLatentGemm(int64_t layer, const Batch& b, const LatentCache& cache, const float* q,
-                                   float* o_lat) {
+                                   const float* q_lat, float* o_lat) {
   const int64_t n = int64_t(b.size()), nh = c_.num_attention_heads;
   const int64_t dn = c_.qk_nope_head_dim, dr = c_.qk_rope_head_dim, dqk = dn + dr;
   const int64_t r = c_.kv_lora_rank, e = r + dr;
-  const float* q_lat = ws_.q_lat.data();
   std::vector<int32_t>& toks = ws_.att_tokens;
   for (int64_t first = 0; first < n; ++first) {
     const int32_t s = b.seq[first];

@@ -69,7 +69,8 @@ class Transformer {
   void Mla(const MlaWeights& w, int64_t layer, const Batch& b, LatentCache& cache, const float* x, float* out);
   void AttendAbsorbed(const MlaWeights& w, int64_t layer, const Batch& b, const LatentCache& cache,
                       const float* q, float* o);
-  void AttendLatentGemm(int64_t layer, const Batch& b, const LatentCache& cache, const float* q, float* o_lat);
+  void AttendLatentGemm(int64_t layer, const Batch& b, const LatentCache& cache, const float* q,
+                        const float* q_lat, float* o_lat);
   void AttendNaive(const MlaWeights& w, int64_t layer, const Batch& b, const LatentCache& cache, const float* q,
                    float* o);
   void Mlp(const MlpWeights& w, const float* x, int64_t n, float* out);
