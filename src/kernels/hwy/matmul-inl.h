@@ -711,27 +711,23 @@ inline void MatMulPanels(const Stage& stage, const float* x, int64_t n, const We
   };
   if (pool && n >= 16) pool->ParallelFor(n, quantize);
   else quantize(0, n);
-  const int64_t tblock = std::max<int64_t>(8, kL2Budget / cols / 8 * 8);
+  // Panels outer: each is repacked once and meets every token (the int8
+  // activations, n·cols bytes, stay in L2/L3 across panels).
   const int64_t panels = (w.rows + kPanelRows - 1) / kPanelRows;
   auto body = [&](int64_t p0, int64_t p1) {
     thread_local Panel panel;
-    for (int64_t t0 = 0; t0 < n; t0 += tblock) {
-      const int64_t nt = std::min(tblock, n - t0);
-      for (int64_t pi = p0; pi < p1; ++pi) {
-        const int64_t r = pi * kPanelRows;
-        const int count = int(std::min<int64_t>(kPanelRows, w.rows - r));
-        RepackPanel(stage, w.data + r * rb, rb, count, nb, panel);
-        const __mmask16 mask = __mmask16((1u << count) - 1);
-        const uint8_t* xt = q + t0 * cols;
-        float* yt = y + t0 * w.rows + r;
-        int64_t t = 0;
-        for (; t + 8 <= nt; t += 8)
-          PanelTile<8, kMins, Stage::kSplit>(panel, nb, xt + t * cols, d + (t0 + t) * nb, sum + (t0 + t) * nb, cols, yt + t * w.rows,
-                              w.rows, mask);
-        for (; t < nt; ++t)
-          PanelTile<1, kMins, Stage::kSplit>(panel, nb, xt + t * cols, d + (t0 + t) * nb, sum + (t0 + t) * nb, cols, yt + t * w.rows,
-                              w.rows, mask);
-      }
+    for (int64_t pi = p0; pi < p1; ++pi) {
+      const int64_t r = pi * kPanelRows;
+      const int count = int(std::min<int64_t>(kPanelRows, w.rows - r));
+      RepackPanel(stage, w.data + r * rb, rb, count, nb, panel);
+      const __mmask16 mask = __mmask16((1u << count) - 1);
+      int64_t t = 0;
+      for (; t + 8 <= n; t += 8)
+        PanelTile<8, kMins, Stage::kSplit>(panel, nb, q + t * cols, d + t * nb, sum + t * nb, cols, y + t * w.rows + r,
+                                           w.rows, mask);
+      for (; t < n; ++t)
+        PanelTile<1, kMins, Stage::kSplit>(panel, nb, q + t * cols, d + t * nb, sum + t * nb, cols, y + t * w.rows + r,
+                                           w.rows, mask);
     }
   };
   if (pool && pool->size() > 1 && panels > 1) pool->ParallelFor(panels, body);
